@@ -1,0 +1,35 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.strictMemorySafety()]
+
+let package = Package(
+    name: "FlowTrack",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "FlowTrack", targets: ["FlowTrack"]),
+        .library(name: "Packets", targets: ["Packets"]),
+        .library(name: "Pcap", targets: ["Pcap"]),
+        .executable(name: "flowtrack", targets: ["flowtrack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "Pcap", dependencies: ["CPcap"]),
+        .target(
+            name: "Packets",
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")] + strict),
+        .target(name: "Flows", dependencies: ["Packets"], swiftSettings: strict),
+        .target(name: "FlowTrack", dependencies: ["Pcap", "Packets", "Flows"]),
+        .target(
+            name: "FlowTrackCLI",
+            dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "flowtrack", dependencies: ["FlowTrackCLI"]),
+        .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Pcap"]),
+        .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+@_exported import Flows
+@_exported import Packets
+@_exported import Pcap

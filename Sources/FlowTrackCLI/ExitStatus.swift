@@ -1,0 +1,33 @@
+import FlowTrack
+
+/// The exit statuses `flowtrack` uses, documented in README.md.
+public enum ExitStatus: Int32, Sendable {
+    /// Everything went well.
+    case success = 0
+    /// An unexpected failure.
+    case failure = 1
+    /// A capture file is missing or unreadable.
+    case noInput = 2
+    /// A file is not a pcap or pcapng capture.
+    case notACapture = 3
+    /// A capture file is cut short or has a corrupt record (earlier packets were processed).
+    case damagedCapture = 4
+    /// The capture's link type cannot be decoded.
+    case unsupportedLinkType = 5
+    /// A BPF filter expression does not compile.
+    case badFilter = 6
+    /// A command-line usage error (swift-argument-parser's validation code).
+    case usage = 64
+
+    /// The status for a capture error.
+    public init(_ error: CaptureError) {
+        switch error {
+        case .fileNotFound, .permissionDenied: self = .noInput
+        case .notACaptureFile: self = .notACapture
+        case .truncatedRecord, .corruptRecord, .readFailed: self = .damagedCapture
+        case .unsupportedLinkType: self = .unsupportedLinkType
+        case .badFilter: self = .badFilter
+        case .writeFailed: self = .failure
+        }
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a command writes its text: standard output, standard error, or a string in tests.
+public protocol TextSink {
+    /// Appends text.
+    mutating func write(_ text: String)
+    /// Pushes buffered text to its destination.
+    mutating func flush()
+}
+
+/// A buffered writer to a file descriptor (64 KiB chunks, no Foundation).
+public struct FileDescriptorSink: TextSink {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    /// Standard output.
+    public static var standardOutput: FileDescriptorSink { FileDescriptorSink(fd: 1) }
+    /// Standard error (written through at every flush).
+    public static var standardError: FileDescriptorSink { FileDescriptorSink(fd: 2) }
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Appends text, flushing when the buffer passes 64 KiB.
+    public mutating func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes out everything buffered.
+    public mutating func flush() {
+        var start = 0
+        while start < buffer.count {
+            let n = buffer.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + start, raw.count - start)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            start += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Collects text in memory; used by tests that run commands in-process.
+public struct StringSink: TextSink {
+    /// Everything written so far.
+    public var text = ""
+    /// An empty sink.
+    public init() {}
+    /// Appends text.
+    public mutating func write(_ text: String) { self.text += text }
+    /// Does nothing: the text is already in memory.
+    public mutating func flush() {}
+}
+
+/// Whether standard error is a terminal.
+func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }

@@ -1,0 +1,103 @@
+import ArgumentParser
+import FlowTrack
+
+/// `flowtrack packets`: one line per packet, like `tcpdump -nn -q`, or totals with `--stats`.
+public struct PacketsCommand: ParsableCommand {
+    /// The command's help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "packets",
+        abstract: "Print one line per packet (like tcpdump -nn -q), or totals with --stats.",
+        discussion: """
+            Times are UTC. A packet the snapshot length cut ends with [|layer]; a \
+            malformed one with [malformed: reason]. IP fragments are not reassembled.
+
+            EXAMPLES:
+              flowtrack packets trace.pcap
+              flowtrack packets trace.pcapng -f 'tcp port 443' -c 20
+              flowtrack packets trace.pcap --stats
+              tcpdump -w - -i lo | flowtrack packets -
+            """)
+
+    /// Capture files (pcap or pcapng); `-` reads standard input.
+    @Argument(help: "Capture files (pcap or pcapng); '-' reads standard input.")
+    public var files: [String]
+
+    /// A BPF filter expression.
+    @Option(name: [.short, .customLong("filter")], help: "BPF filter expression (pcap-filter(7)).")
+    public var filter: String?
+
+    /// Stop after this many packets.
+    @Option(name: [.short, .customLong("count")], help: "Stop after this many packets (in all files).")
+    public var count: Int?
+
+    /// Print totals instead of packets.
+    @Flag(help: "Print totals by link type, protocol and malformed reason instead of packet lines.")
+    public var stats = false
+
+    /// Verify checksums.
+    @Flag(name: .customLong("verify-checksums"), help: "Verify IPv4, TCP, UDP and ICMP checksums and mark bad ones.")
+    public var verifyChecksums = false
+
+    /// Print times as seconds since the epoch.
+    @Flag(help: "Print times as seconds since the epoch (tcpdump -tt) instead of UTC date and time.")
+    public var epoch = false
+
+    /// Creates the command with default options.
+    public init() {}
+
+    /// Validates option combinations.
+    public func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+    }
+
+    /// Runs the command against standard output and standard error.
+    public func run() throws {
+        var out = FileDescriptorSink.standardOutput
+        var err = FileDescriptorSink.standardError
+        let status = execute(out: &out, err: &err)
+        out.flush()
+        err.flush()
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+
+    /// Runs the command, writing to the given sinks, and returns the exit status.
+    public func execute(out: inout some TextSink, err: inout some TextSink) -> ExitStatus {
+        var statistics = PacketStatistics()
+        var remaining = count ?? Int.max
+        var status = ExitStatus.success
+        for path in files where remaining > 0 {
+            do throws(CaptureError) {
+                try readFile(path, remaining: &remaining, statistics: &statistics, out: &out)
+            } catch {
+                out.flush()
+                err.write("flowtrack: \(error)\n")
+                status = ExitStatus(error)
+                if case .truncatedRecord = error { continue }
+                if case .corruptRecord = error { continue }
+                break
+            }
+        }
+        if stats { out.write(statistics.report() + "\n") }
+        return status
+    }
+
+    func readFile(_ path: String, remaining: inout Int, statistics: inout PacketStatistics,
+                  out: inout some TextSink) throws(CaptureError) {
+        var file = try PcapFile(path: path, filter: filter)
+        let linkType = LinkType(rawValue: file.linkType)
+        let decoder: PacketDecoder
+        do { decoder = try PacketDecoder(linkType: linkType, verifyChecksums: verifyChecksums) } catch {
+            throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName)
+        }
+        var packet = DecodedPacket()
+        while remaining > 0 {
+            guard let meta = try file.next({ meta, bytes in
+                decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                return meta
+            }) else { break }
+            remaining -= 1
+            statistics.add(packet, linkType: linkType)
+            if !stats { out.write(PacketLine.format(meta, packet, epoch: epoch) + "\n") }
+        }
+    }
+}

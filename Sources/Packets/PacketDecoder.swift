@@ -1,0 +1,565 @@
+/// Decodes captured frames into ``DecodedPacket`` values without copying or allocating.
+///
+/// Like gopacket's `DecodingLayerParser`, one decoder is made per capture and
+/// reused for every frame, writing into a caller-owned `DecodedPacket`. Every
+/// length is validated once before a header's fields are read at constant
+/// offsets, so no input can read outside the frame; anything the headers claim
+/// but the bytes do not hold is reported as ``DecodedPacket/cut`` (the snapshot
+/// length cut it) or ``DecodedPacket/malformed`` (the packet lies), and the
+/// layers before the problem stay decoded.
+///
+/// IP fragments are not reassembled: a first fragment carries its transport
+/// header and ports, a later fragment is marked ``Layers/fragment`` with
+/// ``DecodedPacket/fragmentOffset`` > 0 and no ports (Zeek reassembles; doing so
+/// needs buffering, which this allocation-free stage leaves to a later one).
+public struct PacketDecoder: Sendable {
+    /// The link type of the frames this decoder reads.
+    public let linkType: LinkType
+    /// Whether to verify IPv4 header and TCP/UDP/ICMP checksums.
+    public var verifyChecksums: Bool
+
+    /// Creates a decoder for one link type.
+    /// - Throws: `DecodeError.unsupportedLinkType` for a link type it cannot read.
+    public init(linkType: LinkType, verifyChecksums: Bool = false) throws(DecodeError) {
+        guard linkType.isSupported else { throw .unsupportedLinkType(linkType.rawValue) }
+        self.linkType = linkType
+        self.verifyChecksums = verifyChecksums
+    }
+
+    /// Decodes one frame into `packet`, replacing its previous contents.
+    ///
+    /// - Parameters:
+    ///   - frame: the captured bytes.
+    ///   - wireLength: the frame's length on the wire; larger than `frame.count`
+    ///     when the snapshot length cut the frame.
+    ///   - packet: the value to fill.
+    /// - Returns: the layers found (also in `packet.layers`).
+    @discardableResult
+    public func decode(_ frame: Span<UInt8>, wireLength: Int, into packet: inout DecodedPacket) -> Layers {
+        packet = DecodedPacket()
+        packet.capturedLength = frame.count
+        packet.wireLength = max(wireLength, frame.count)
+        var cursor = Cursor(frame: frame, wireLength: packet.wireLength, verify: verifyChecksums)
+        cursor.decodeLink(linkType, &packet)
+        return packet.layers
+    }
+}
+
+/// The decoding state for one frame. Internal; lives on the stack.
+struct Cursor: ~Escapable {
+    let frame: Span<UInt8>
+    let wireLength: Int
+    let verify: Bool
+    /// Whether the snapshot length cut this frame.
+    var snapCut: Bool { frame.count < wireLength }
+
+    @_lifetime(copy frame)
+    init(frame: Span<UInt8>, wireLength: Int, verify: Bool) {
+        self.frame = frame
+        self.wireLength = wireLength
+        self.verify = verify
+    }
+
+    /// Records that `layer` needed `needed` bytes where `available` were captured:
+    /// a snaplen cut when the frame was cut, a malformed packet otherwise.
+    func short(_ layer: Layer, needed: Int, available: Int, _ p: inout DecodedPacket) {
+        if snapCut { p.cut = layer } else { p.malformed = .truncated(layer, needed: needed, available: available) }
+    }
+
+    // MARK: Link layer
+
+    mutating func decodeLink(_ linkType: LinkType, _ p: inout DecodedPacket) {
+        let count = frame.count
+        var offset = 0
+        var etherType: UInt16 = 0
+        switch linkType.rawValue {
+        case 1:
+            guard count >= 14 else { return short(.ethernet, needed: 14, available: count, &p) }
+            p.layers.insert(.ethernet)
+            etherType = frame.be16(at: 12)
+            offset = 14
+        case 113:
+            guard count >= 16 else { return short(.linuxSLL, needed: 16, available: count, &p) }
+            p.layers.insert(.linuxSLL)
+            etherType = frame.be16(at: 14)
+            offset = 16
+        case 276:
+            guard count >= 20 else { return short(.linuxSLL2, needed: 20, available: count, &p) }
+            p.layers.insert(.linuxSLL2)
+            etherType = frame.be16(at: 0)
+            offset = 20
+        case 0, 108:
+            guard count >= 4 else { return short(.loopback, needed: 4, available: count, &p) }
+            p.layers.insert(.loopback)
+            var family = frame.be32(at: 0)
+            // DLT_NULL is in the capturing host's byte order; the family always
+            // fits in 16 bits, so a value with high bits set was written little-endian.
+            if linkType.rawValue == 0, family & 0xFFFF_0000 != 0 { family = frame.le32(at: 0) }
+            offset = 4
+            switch family {
+            case 2: etherType = EtherType.ipv4.rawValue
+            case 10, 24, 28, 30: etherType = EtherType.ipv6.rawValue
+            default:
+                p.malformed = .unknownAddressFamily(family)
+                return
+            }
+        case 228:
+            etherType = EtherType.ipv4.rawValue
+        case 229:
+            etherType = EtherType.ipv6.rawValue
+        default:  // raw IP: 12, 14, 101
+            guard count >= 1 else { return short(.ipv4, needed: 1, available: 0, &p) }
+            switch frame[0] >> 4 {
+            case 4: etherType = EtherType.ipv4.rawValue
+            case 6: etherType = EtherType.ipv6.rawValue
+            default:
+                p.malformed = .unsupportedVersion(frame[0] >> 4)
+                return
+            }
+        }
+        // 802.1Q / 802.1ad tag stack (also seen inside Linux cooked captures).
+        while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
+            guard count - offset >= 4 else { return short(.vlan, needed: 4, available: count - offset, &p) }
+            guard p.vlanCount < 8 else {
+                p.malformed = .tooManyHeaders(.vlan)
+                return
+            }
+            let id = frame.be16(at: offset) & 0x0FFF
+            if p.vlanCount == 0 { p.outerVLAN = id } else if p.vlanCount == 1 { p.innerVLAN = id }
+            p.vlanCount += 1
+            p.layers.insert(.vlan)
+            etherType = frame.be16(at: offset + 2)
+            offset += 4
+        }
+        p.etherType = EtherType(rawValue: etherType)
+        switch etherType {
+        case 0x0800: decodeIPv4(at: offset, &p)
+        case 0x86DD: decodeIPv6(at: offset, &p)
+        case 0x0806: p.layers.insert(.arp)
+        default: return
+        }
+    }
+
+    // MARK: IPv4 (RFC 791 §3.1)
+
+    mutating func decodeIPv4(at offset: Int, _ p: inout DecodedPacket) {
+        let available = frame.count - offset
+        let onWire = wireLength - offset
+        guard available >= 20 else { return short(.ipv4, needed: 20, available: available, &p) }
+        let h = frame.extracting(offset...)
+        let version = h[0] >> 4
+        guard version == 4 else {
+            p.malformed = .unsupportedVersion(version)
+            return
+        }
+        let ihl = Int(h[0] & 0x0F) * 4
+        guard ihl >= 20 else {
+            p.malformed = .invalidHeaderLength(.ipv4, ihl)
+            return
+        }
+        guard available >= ihl else { return short(.ipv4, needed: ihl, available: available, &p) }
+        p.layers.insert(.ipv4)
+        p.ipVersion = 4
+        p.ipOffset = offset
+        p.trafficClass = h[1]
+        var total = Int(h.be16(at: 2))
+        p.fragmentIdentification = UInt32(h.be16(at: 4))
+        let fragmentField = h.be16(at: 6)
+        p.ttl = h[8]
+        p.ipProtocol = IPProtocol(rawValue: h[9])
+        p.source = IPAddress(ipv4: h.be32(at: 12))
+        p.destination = IPAddress(ipv4: h.be32(at: 16))
+        p.ipHeaderLength = ihl
+        if ihl > 20 { p.anomalies.insert(.ipv4Options) }
+        p.dontFragment = fragmentField & 0x4000 != 0
+        p.moreFragments = fragmentField & 0x2000 != 0
+        p.fragmentOffset = Int(fragmentField & 0x1FFF) * 8
+        if p.moreFragments || p.fragmentOffset > 0 { p.layers.insert(.fragment) }
+
+        if total == 0 {
+            // TCP segmentation offload leaves the field 0 (Zeek: ip_hdr_len_zero).
+            p.anomalies.insert(.ipv4TotalLengthZero)
+            total = onWire
+        }
+        guard total >= ihl else {
+            p.malformed = .lengthBelowHeader(.ipv4, total)
+            return
+        }
+        if total > onWire {
+            p.malformed = .lengthExceedsPacket(.ipv4, claimed: total, available: onWire)
+            total = onWire
+        } else if total < onWire {
+            p.anomalies.insert(.trailingBytes)
+        }
+        p.ipTotalLength = total
+        if verify {
+            p.ipChecksum = Checksum.fold(Checksum.sum(h, 0, ihl)) == 0xFFFF ? .good : .bad
+            if p.ipChecksum == .bad { p.anomalies.insert(.badIPv4Checksum) }
+        }
+        let capturedEnd = offset + min(total, available)
+        guard p.fragmentOffset == 0 else {
+            return setPayload(at: offset + ihl, length: total - ihl, available: capturedEnd - offset - ihl, &p)
+        }
+        decodeTransport(at: offset + ihl, length: total - ihl, capturedEnd: capturedEnd, &p)
+    }
+
+    // MARK: IPv6 (RFC 8200)
+
+    mutating func decodeIPv6(at offset: Int, _ p: inout DecodedPacket) {
+        let available = frame.count - offset
+        let onWire = wireLength - offset
+        guard available >= 40 else { return short(.ipv6, needed: 40, available: available, &p) }
+        let h = frame.extracting(offset...)
+        let version = h[0] >> 4
+        guard version == 6 else {
+            p.malformed = .unsupportedVersion(version)
+            return
+        }
+        p.layers.insert(.ipv6)
+        p.ipVersion = 6
+        p.ipOffset = offset
+        p.trafficClass = UInt8(truncatingIfNeeded: h.be16(at: 0) >> 4)
+        p.flowLabel = h.be32(at: 0) & 0x000F_FFFF
+        let payloadLength = Int(h.be16(at: 4))
+        var next = h[6]
+        p.ttl = h[7]
+        p.source = IPAddress(ipv6High: h.be64(at: 8), low: h.be64(at: 16))
+        p.destination = IPAddress(ipv6High: h.be64(at: 24), low: h.be64(at: 32))
+        var total = 40 + payloadLength
+        if payloadLength == 0 && next == 0 { total = onWire }  // jumbogram (RFC 2675)
+        if total > onWire {
+            p.malformed = .lengthExceedsPacket(.ipv6, claimed: total, available: onWire)
+            total = onWire
+        } else if total < onWire {
+            p.anomalies.insert(.trailingBytes)
+        }
+        p.ipTotalLength = total
+        let captured = min(total, available)
+
+        // Walk the extension-header chain (RFC 8200 §4.1).
+        var headerEnd = 40
+        var walked = 0
+        walk: while true {
+            let length: Int
+            switch next {
+            case 0, 43, 60, 135, 139, 140, 51:
+                guard total - headerEnd >= 2 else {
+                    p.malformed = .truncated(.ipv6Extension, needed: 2, available: total - headerEnd)
+                    return
+                }
+                guard captured - headerEnd >= 2 else {
+                    return short(.ipv6Extension, needed: 2, available: captured - headerEnd, &p)
+                }
+                length = next == 51 ? (Int(h[headerEnd + 1]) + 2) * 4 : (Int(h[headerEnd + 1]) + 1) * 8
+                switch next {
+                case 0: p.ipv6ExtensionHeaders.insert(.hopByHop)
+                case 43: p.ipv6ExtensionHeaders.insert(.routing)
+                case 60: p.ipv6ExtensionHeaders.insert(.destinationOptions)
+                case 51: p.ipv6ExtensionHeaders.insert(.authentication)
+                default: p.ipv6ExtensionHeaders.insert(.other)
+                }
+            case 44:
+                length = 8
+                p.ipv6ExtensionHeaders.insert(.fragment)
+            case 50:
+                p.ipv6ExtensionHeaders.insert(.esp)
+                break walk
+            default:
+                break walk
+            }
+            guard total - headerEnd >= length else {
+                p.malformed = .lengthExceedsPacket(.ipv6Extension, claimed: length, available: total - headerEnd)
+                return
+            }
+            guard captured - headerEnd >= length else {
+                return short(.ipv6Extension, needed: length, available: captured - headerEnd, &p)
+            }
+            if next == 44 {
+                let field = h.be16(at: headerEnd + 2)
+                p.fragmentOffset = Int(field & 0xFFF8)
+                p.moreFragments = field & 1 != 0
+                p.fragmentIdentification = h.be32(at: headerEnd + 4)
+                if p.moreFragments || p.fragmentOffset > 0 {
+                    p.layers.insert(.fragment)
+                } else {
+                    p.anomalies.insert(.atomicFragment)  // RFC 6946: not really fragmented
+                }
+            }
+            next = h[headerEnd]
+            headerEnd += length
+            walked += 1
+            guard walked <= 8 else {
+                p.malformed = .tooManyHeaders(.ipv6Extension)
+                return
+            }
+        }
+        p.ipProtocol = IPProtocol(rawValue: next)
+        p.ipHeaderLength = headerEnd
+        guard p.fragmentOffset == 0, next != 50, next != 59 else {
+            return setPayload(at: offset + headerEnd, length: total - headerEnd, available: captured - headerEnd, &p)
+        }
+        decodeTransport(at: offset + headerEnd, length: total - headerEnd, capturedEnd: offset + captured, &p)
+    }
+
+    // MARK: Transport
+
+    /// Decodes the transport header at `offset`; `length` is the segment's length
+    /// on the wire per the IP header, `capturedEnd` where its captured bytes end.
+    mutating func decodeTransport(at offset: Int, length: Int, capturedEnd: Int, _ p: inout DecodedPacket) {
+        p.transportOffset = offset
+        let available = capturedEnd - offset
+        switch p.ipProtocol.rawValue {
+        case 6: decodeTCP(at: offset, length: length, available: available, &p)
+        case 17: decodeUDP(at: offset, length: length, available: available, &p)
+        case 1 where p.ipVersion == 4: decodeICMP(at: offset, length: length, available: available, &p)
+        case 58 where p.ipVersion == 6: decodeICMP(at: offset, length: length, available: available, &p)
+        default:
+            setPayload(at: offset, length: length, available: available, &p)
+        }
+        if p.transportChecksum == .bad { p.anomalies.insert(.badTransportChecksum) }
+    }
+
+    func setPayload(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        p.payloadOffset = offset
+        p.payloadLength = max(0, length)
+        p.capturedPayloadLength = max(0, min(length, available))
+        if p.payloadLength > 0 { p.layers.insert(.payload) }
+        if p.capturedPayloadLength < p.payloadLength, p.cut == nil, p.malformed == nil { p.cut = .payload }
+    }
+
+    /// Whether this packet is part of a fragmented datagram (no whole-segment checksum).
+    func isFragment(_ p: DecodedPacket) -> Bool { p.layers.contains(.fragment) }
+
+    mutating func decodeTCP(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        guard length >= 20 || isFragment(p) else {
+            p.malformed = .truncated(.tcp, needed: 20, available: length)
+            return
+        }
+        guard available >= 20 else { return short(.tcp, needed: 20, available: available, &p) }
+        let h = frame.extracting(offset..<(offset + available))
+        p.layers.insert(.tcp)
+        p.sourcePort = h.be16(at: 0)
+        p.destinationPort = h.be16(at: 2)
+        p.tcp.sequence = h.be32(at: 4)
+        p.tcp.acknowledgment = h.be32(at: 8)
+        let dataOffset = Int(h[12] >> 4) * 4
+        p.tcp.flags = TCPFlags(rawValue: h.be16(at: 12) & 0x01FF)
+        p.tcp.window = h.be16(at: 14)
+        p.tcp.checksum = h.be16(at: 16)
+        p.tcp.urgentPointer = h.be16(at: 18)
+        p.tcp.headerLength = dataOffset
+        guard dataOffset >= 20 else {
+            p.malformed = .invalidHeaderLength(.tcp, dataOffset)
+            return
+        }
+        guard dataOffset <= length || isFragment(p) else {
+            p.malformed = .lengthExceedsPacket(.tcp, claimed: dataOffset, available: length)
+            return
+        }
+        guard available >= dataOffset else { return short(.tcp, needed: dataOffset, available: available, &p) }
+        if dataOffset > 20 { parseTCPOptions(h.extracting(20..<dataOffset), &p) }
+        setPayload(at: offset + dataOffset, length: length - dataOffset, available: available - dataOffset, &p)
+        if verify { p.transportChecksum = transportChecksum(offset: offset, length: length, available: available, p) }
+    }
+
+    func parseTCPOptions(_ o: Span<UInt8>, _ p: inout DecodedPacket) {
+        var i = 0
+        let n = o.count
+        while i < n {
+            let kind = o[i]
+            if kind == 0 { return }  // end of option list
+            if kind == 1 { i += 1; continue }  // no-operation
+            guard i + 1 < n else { p.anomalies.insert(.badTCPOptions); return }
+            let len = Int(o[i + 1])
+            guard len >= 2, i + len <= n else { p.anomalies.insert(.badTCPOptions); return }
+            switch (kind, len) {
+            case (2, 4): p.tcp.options.mss = o.be16(at: i + 2)
+            case (3, 3): p.tcp.options.windowScale = o[i + 2]
+            case (4, 2): p.tcp.options.sackPermitted = true
+            case (5, _) where (len - 2) % 8 == 0:
+                var b = i + 2
+                while b + 8 <= i + len {
+                    p.tcp.options.appendSACK(SACKBlock(left: o.be32(at: b), right: o.be32(at: b + 4)))
+                    b += 8
+                }
+            case (8, 10):
+                p.tcp.options.timestampValue = o.be32(at: i + 2)
+                p.tcp.options.timestampEchoReply = o.be32(at: i + 6)
+            case (2, _), (3, _), (4, _), (5, _), (8, _):
+                p.anomalies.insert(.badTCPOptions)
+            default:
+                break  // an option we do not interpret
+            }
+            i += len
+        }
+    }
+
+    mutating func decodeUDP(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        guard length >= 8 || isFragment(p) else {
+            p.malformed = .truncated(.udp, needed: 8, available: length)
+            return
+        }
+        guard available >= 8 else { return short(.udp, needed: 8, available: available, &p) }
+        let h = frame.extracting(offset..<(offset + 8))
+        p.layers.insert(.udp)
+        p.sourcePort = h.be16(at: 0)
+        p.destinationPort = h.be16(at: 2)
+        let udpLength = Int(h.be16(at: 4))
+        p.udpLength = udpLength
+        let checksum = h.be16(at: 6)
+        var segment = length
+        if !isFragment(p) {
+            if udpLength < 8 {
+                p.malformed = .lengthBelowHeader(.udp, udpLength)
+                return
+            }
+            if udpLength > length {
+                p.malformed = .lengthExceedsPacket(.udp, claimed: udpLength, available: length)
+            } else {
+                if udpLength < length { p.anomalies.insert(.udpLengthMismatch) }
+                segment = udpLength
+            }
+        }
+        setPayload(at: offset + 8, length: segment - 8, available: available - 8, &p)
+        if verify {
+            if checksum == 0 && p.ipVersion == 4 {
+                p.transportChecksum = .unverifiable  // RFC 768: no checksum sent
+            } else {
+                p.transportChecksum = transportChecksum(offset: offset, length: segment, available: available, p)
+            }
+        }
+    }
+
+    mutating func decodeICMP(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        let layer: Layer = p.ipVersion == 4 ? .icmpv4 : .icmpv6
+        guard length >= 4 || isFragment(p) else {
+            p.malformed = .truncated(layer, needed: 4, available: length)
+            return
+        }
+        guard available >= 4 else { return short(layer, needed: 4, available: available, &p) }
+        let h = frame.extracting(offset..<(offset + available))
+        p.layers.insert(p.ipVersion == 4 ? .icmpv4 : .icmpv6)
+        let type = h[0]
+        p.icmp.type = type
+        p.icmp.code = h[1]
+        let v4 = p.ipVersion == 4
+        let hasIdentifier = v4 ? (type == 0 || type == 8 || (13...18).contains(type)) : (type == 128 || type == 129)
+        let isError = v4 ? (type == 3 || type == 4 || type == 5 || type == 11 || type == 12) : (1...4).contains(type)
+        if hasIdentifier || isError {
+            guard available >= 8 else { return short(layer, needed: 8, available: available, &p) }
+        }
+        if hasIdentifier {
+            p.icmp.identifier = h.be16(at: 4)
+            p.icmp.sequence = h.be16(at: 6)
+        }
+        let headerLength = min(8, max(4, available))
+        if isError, available > 8 {
+            p.icmp.quoted = quote(h.extracting(8...), &p)
+        }
+        setPayload(at: offset + headerLength, length: length - headerLength, available: available - headerLength, &p)
+        if verify { p.transportChecksum = transportChecksum(offset: offset, length: length, available: available, p) }
+    }
+
+    /// Reads the IP header and the first transport bytes quoted by an ICMP error;
+    /// a quote is short by design (RFC 792 keeps only 8 bytes), so missing bytes
+    /// are not an error.
+    func quote(_ q: Span<UInt8>, _ p: inout DecodedPacket) -> QuotedPacket? {
+        guard q.count >= 1 else { return nil }
+        var quoted = QuotedPacket()
+        var transport = 0
+        switch q[0] >> 4 {
+        case 4:
+            guard q.count >= 20 else { return nil }
+            let ihl = Int(q[0] & 0x0F) * 4
+            guard ihl >= 20 else { return nil }
+            quoted.ipVersion = 4
+            quoted.ipProtocol = IPProtocol(rawValue: q[9])
+            quoted.source = IPAddress(ipv4: q.be32(at: 12))
+            quoted.destination = IPAddress(ipv4: q.be32(at: 16))
+            // A quoted non-first fragment carries no transport header.
+            if q.be16(at: 6) & 0x1FFF != 0 { p.layers.insert(.icmpQuote); return quoted }
+            transport = ihl
+        case 6:
+            guard q.count >= 40 else { return nil }
+            quoted.ipVersion = 6
+            quoted.ipProtocol = IPProtocol(rawValue: q[6])
+            quoted.source = IPAddress(ipv6High: q.be64(at: 8), low: q.be64(at: 16))
+            quoted.destination = IPAddress(ipv6High: q.be64(at: 24), low: q.be64(at: 32))
+            transport = 40
+        default:
+            return nil
+        }
+        p.layers.insert(.icmpQuote)
+        if q.count >= transport + 4 {
+            switch quoted.ipProtocol.rawValue {
+            case 6, 17, 132, 1, 58:
+                quoted.hasPorts = true
+                if quoted.ipProtocol.rawValue == 1 || quoted.ipProtocol.rawValue == 58 {
+                    quoted.sourcePort = UInt16(q[transport])
+                    quoted.destinationPort = UInt16(q[transport + 1])
+                } else {
+                    quoted.sourcePort = q.be16(at: transport)
+                    quoted.destinationPort = q.be16(at: transport + 2)
+                }
+            default:
+                break
+            }
+        }
+        return quoted
+    }
+
+    // MARK: Checksums
+
+    /// Verifies a TCP, UDP or ICMP checksum over the whole segment with the
+    /// IPv4/IPv6 pseudo-header (RFC 9293 §3.1, RFC 8200 §8.1); ICMPv4 has none.
+    func transportChecksum(offset: Int, length: Int, available: Int, _ p: DecodedPacket) -> ChecksumStatus {
+        guard !isFragment(p), available >= length, length > 0 else { return .unverifiable }
+        var sum: UInt64 = 0
+        if !(p.ipVersion == 4 && p.ipProtocol.rawValue == 1) {
+            sum = Checksum.pseudoHeader(p.source, p.destination, protocolNumber: p.ipProtocol.rawValue, length: length)
+        }
+        sum = Checksum.sum(frame, offset, offset + length, initial: sum)
+        return Checksum.fold(sum) == 0xFFFF ? .good : .bad
+    }
+}
+
+/// The Internet checksum (RFC 1071).
+enum Checksum {
+    /// Adds the 16-bit big-endian words of `span[start ..< end]` to `initial`.
+    static func sum(_ span: Span<UInt8>, _ start: Int, _ end: Int, initial: UInt64 = 0) -> UInt64 {
+        var sum = initial
+        var i = start
+        while i + 1 < end {
+            sum &+= UInt64(span.be16(at: i))
+            i += 2
+        }
+        if i < end { sum &+= UInt64(span[i]) << 8 }
+        return sum
+    }
+
+    /// Folds a sum to 16 bits with end-around carry.
+    static func fold(_ value: UInt64) -> UInt16 {
+        var s = value
+        while s >> 16 != 0 { s = (s & 0xFFFF) &+ (s >> 16) }
+        return UInt16(s)
+    }
+
+    /// The pseudo-header sum for IPv4 (RFC 9293 §3.1) or IPv6 (RFC 8200 §8.1).
+    static func pseudoHeader(_ source: IPAddress, _ destination: IPAddress, protocolNumber: UInt8, length: Int) -> UInt64 {
+        let sum: UInt64 = UInt64(protocolNumber) &+ UInt64(length & 0xFFFF) &+ UInt64(length >> 16)
+        return sum &+ words(source) &+ words(destination)
+    }
+
+    /// The sum of an address's 16-bit words (2 for IPv4, 8 for IPv6).
+    static func words(_ address: IPAddress) -> UInt64 {
+        if address.isIPv4 {
+            let v = address.low & 0xFFFF_FFFF
+            return (v >> 16) &+ (v & 0xFFFF)
+        }
+        return words(address.high) &+ words(address.low)
+    }
+
+    static func words(_ word: UInt64) -> UInt64 {
+        (word >> 48) &+ ((word >> 32) & 0xFFFF) &+ ((word >> 16) & 0xFFFF) &+ (word & 0xFFFF)
+    }
+}

@@ -1,0 +1,191 @@
+/// A link-layer header type as libpcap reports it (`pcap_datalink()`, a `DLT_` value).
+///
+/// An open set: unknown values round-trip. libpcap maps the file's `LINKTYPE_`
+/// value to the platform's `DLT_` value, so raw IP appears as 12 (or 14) even
+/// when the file says 101.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The `DLT_` value.
+    public var rawValue: Int32
+    /// Creates a link type from its `DLT_` value.
+    @inlinable public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// BSD loopback: a 4-byte address family in the capturing host's byte order (`DLT_NULL`).
+    public static let null = LinkType(rawValue: 0)
+    /// Ethernet II and 802.3 (`DLT_EN10MB`).
+    public static let ethernet = LinkType(rawValue: 1)
+    /// Raw IP, version from the first nibble (`DLT_RAW` on Linux).
+    public static let raw = LinkType(rawValue: 12)
+    /// Raw IP as some BSDs number it (`DLT_RAW` on OpenBSD, 14).
+    public static let rawBSD = LinkType(rawValue: 14)
+    /// Raw IP as the `LINKTYPE_RAW` file value (101).
+    public static let rawLinkType = LinkType(rawValue: 101)
+    /// OpenBSD loopback: a 4-byte address family in network byte order (`DLT_LOOP`).
+    public static let loop = LinkType(rawValue: 108)
+    /// Linux cooked capture v1 (`DLT_LINUX_SLL`).
+    public static let linuxSLL = LinkType(rawValue: 113)
+    /// Raw IPv4 (`DLT_IPV4`).
+    public static let ipv4 = LinkType(rawValue: 228)
+    /// Raw IPv6 (`DLT_IPV6`).
+    public static let ipv6 = LinkType(rawValue: 229)
+    /// Linux cooked capture v2 (`DLT_LINUX_SLL2`).
+    public static let linuxSLL2 = LinkType(rawValue: 276)
+
+    /// Whether ``PacketDecoder`` decodes this link type.
+    public var isSupported: Bool {
+        switch rawValue {
+        case 0, 1, 12, 14, 101, 108, 113, 228, 229, 276: return true
+        default: return false
+        }
+    }
+
+    /// A short name such as `EN10MB`, as libpcap spells it.
+    public var description: String {
+        switch rawValue {
+        case 0: return "NULL"
+        case 1: return "EN10MB"
+        case 12, 14, 101: return "RAW"
+        case 108: return "LOOP"
+        case 113: return "LINUX_SLL"
+        case 228: return "IPV4"
+        case 229: return "IPV6"
+        case 276: return "LINUX_SLL2"
+        default: return "DLT_\(rawValue)"
+        }
+    }
+}
+
+/// An EtherType (IEEE 802 protocol identifier). An open set: unknown values round-trip.
+public struct EtherType: RawRepresentable, Hashable, Sendable {
+    /// The 16-bit value.
+    public var rawValue: UInt16
+    /// Creates an EtherType from its value.
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// IPv4 (RFC 894).
+    public static let ipv4 = EtherType(rawValue: 0x0800)
+    /// ARP (RFC 826).
+    public static let arp = EtherType(rawValue: 0x0806)
+    /// IPv6 (RFC 2464).
+    public static let ipv6 = EtherType(rawValue: 0x86DD)
+    /// IEEE 802.1Q customer VLAN tag.
+    public static let vlan = EtherType(rawValue: 0x8100)
+    /// IEEE 802.1ad service VLAN tag (QinQ outer tag).
+    public static let qinq = EtherType(rawValue: 0x88A8)
+    /// The pre-standard QinQ outer tag some switches use.
+    public static let qinqLegacy = EtherType(rawValue: 0x9100)
+}
+
+/// An IP protocol number (IANA "Assigned Internet Protocol Numbers"). An open set.
+public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The 8-bit protocol number.
+    public var rawValue: UInt8
+    /// Creates a protocol from its number.
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// IPv6 hop-by-hop options (RFC 8200 §4.3).
+    public static let hopByHop = IPProtocol(rawValue: 0)
+    /// ICMP for IPv4 (RFC 792).
+    public static let icmp = IPProtocol(rawValue: 1)
+    /// IGMP (RFC 3376).
+    public static let igmp = IPProtocol(rawValue: 2)
+    /// IPv4 encapsulation (RFC 2003).
+    public static let ipip = IPProtocol(rawValue: 4)
+    /// TCP (RFC 9293).
+    public static let tcp = IPProtocol(rawValue: 6)
+    /// UDP (RFC 768).
+    public static let udp = IPProtocol(rawValue: 17)
+    /// IPv6 encapsulation (RFC 2473).
+    public static let ipv6 = IPProtocol(rawValue: 41)
+    /// IPv6 routing header (RFC 8200 §4.4).
+    public static let routing = IPProtocol(rawValue: 43)
+    /// IPv6 fragment header (RFC 8200 §4.5).
+    public static let fragment = IPProtocol(rawValue: 44)
+    /// GRE (RFC 2784).
+    public static let gre = IPProtocol(rawValue: 47)
+    /// Encapsulating security payload (RFC 4303).
+    public static let esp = IPProtocol(rawValue: 50)
+    /// Authentication header (RFC 4302).
+    public static let ah = IPProtocol(rawValue: 51)
+    /// ICMP for IPv6 (RFC 4443).
+    public static let icmpv6 = IPProtocol(rawValue: 58)
+    /// IPv6 "no next header" (RFC 8200 §4.7).
+    public static let noNextHeader = IPProtocol(rawValue: 59)
+    /// IPv6 destination options (RFC 8200 §4.6).
+    public static let destinationOptions = IPProtocol(rawValue: 60)
+    /// SCTP (RFC 9260).
+    public static let sctp = IPProtocol(rawValue: 132)
+    /// IPv6 mobility header (RFC 6275).
+    public static let mobility = IPProtocol(rawValue: 135)
+
+    /// The lower-case keyword, as tcpdump and Zeek print it (`tcp`, `udp`, `icmp`);
+    /// the number for protocols without one.
+    public var description: String {
+        switch rawValue {
+        case 1: return "icmp"
+        case 2: return "igmp"
+        case 4: return "ipip"
+        case 6: return "tcp"
+        case 17: return "udp"
+        case 41: return "ipv6"
+        case 47: return "gre"
+        case 50: return "esp"
+        case 51: return "ah"
+        case 58: return "icmp6"
+        case 59: return "nonxt"
+        case 103: return "pim"
+        case 112: return "vrrp"
+        case 132: return "sctp"
+        default: return "ip-proto-\(rawValue)"
+        }
+    }
+}
+
+/// A protocol layer, named in errors and in "cut by the snapshot length" reports.
+public enum Layer: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Ethernet II / 802.3.
+    case ethernet
+    /// An 802.1Q / 802.1ad VLAN tag.
+    case vlan
+    /// Linux cooked capture v1.
+    case linuxSLL
+    /// Linux cooked capture v2.
+    case linuxSLL2
+    /// The BSD NULL/LOOP 4-byte family header.
+    case loopback
+    /// IPv4.
+    case ipv4
+    /// The fixed IPv6 header.
+    case ipv6
+    /// An IPv6 extension header.
+    case ipv6Extension
+    /// TCP.
+    case tcp
+    /// UDP.
+    case udp
+    /// ICMPv4.
+    case icmpv4
+    /// ICMPv6.
+    case icmpv6
+    /// The IP header quoted inside an ICMP error.
+    case icmpQuote
+    /// The application payload after the transport header.
+    case payload
+
+    /// The layer's name as a user reads it.
+    public var description: String {
+        switch self {
+        case .ethernet: return "ethernet"
+        case .vlan: return "vlan"
+        case .linuxSLL: return "sll"
+        case .linuxSLL2: return "sll2"
+        case .loopback: return "loopback"
+        case .ipv4: return "ipv4"
+        case .ipv6: return "ipv6"
+        case .ipv6Extension: return "ipv6-ext"
+        case .tcp: return "tcp"
+        case .udp: return "udp"
+        case .icmpv4: return "icmp"
+        case .icmpv6: return "icmp6"
+        case .icmpQuote: return "icmp-quote"
+        case .payload: return "payload"
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import FlowTrackCLI
+
+FlowTrackCommand.main()
