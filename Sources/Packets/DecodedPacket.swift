@@ -34,6 +34,12 @@ public struct Layers: OptionSet, Sendable, Hashable {
     public static let payload = Layers(rawValue: 1 << 13)
     /// An ARP packet (not decoded further).
     public static let arp = Layers(rawValue: 1 << 14)
+    /// An MPLS label stack (RFC 3032).
+    public static let mpls = Layers(rawValue: 1 << 15)
+    /// A PPPoE session header (RFC 2516).
+    public static let pppoe = Layers(rawValue: 1 << 16)
+    /// A TCP or UDP header cut short after its ports: the ports are valid, nothing else is.
+    public static let partialTransport = Layers(rawValue: 1 << 17)
 }
 
 /// Odd things about a packet that still decodes (Zeek calls them "weirds").
@@ -329,8 +335,8 @@ public struct DecodedPacket: Sendable {
     /// Whether this is a non-first IP fragment (offset > 0): it carries no ports.
     @inlinable public var isNonFirstFragment: Bool { layers.contains(.fragment) && fragmentOffset > 0 }
 
-    /// Whether the packet has TCP or UDP ports.
-    @inlinable public var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp]) }
+    /// Whether the packet has TCP or UDP ports (possibly from a header cut after them).
+    @inlinable public var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp, .partialTransport]) }
 }
 
 /// IPv6 extension headers (RFC 8200 §4), as a set.

@@ -117,19 +117,59 @@ struct Cursor: ~Escapable {
                 return
             }
         }
-        // 802.1Q / 802.1ad tag stack (also seen inside Linux cooked captures).
-        while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
-            guard count - offset >= 4 else { return short(.vlan, needed: 4, available: count - offset, &p) }
-            guard p.vlanCount < 8 else {
-                p.malformed = .tooManyHeaders(.vlan)
-                return
+        // 802.1Q / 802.1ad tag stacks (also seen inside Linux cooked captures),
+        // MPLS label stacks and PPPoE sessions in front of IP.
+        shim: while true {
+            switch etherType {
+            case 0x8100, 0x88A8, 0x9100:
+                guard count - offset >= 4 else { return short(.vlan, needed: 4, available: count - offset, &p) }
+                guard p.vlanCount < 8 else {
+                    p.malformed = .tooManyHeaders(.vlan)
+                    return
+                }
+                let id = frame.be16(at: offset) & 0x0FFF
+                if p.vlanCount == 0 { p.outerVLAN = id } else if p.vlanCount == 1 { p.innerVLAN = id }
+                p.vlanCount += 1
+                p.layers.insert(.vlan)
+                etherType = frame.be16(at: offset + 2)
+                offset += 4
+            case 0x8847, 0x8848:
+                // RFC 3032 label stack: 4 bytes per entry, bottom of stack has the S bit.
+                var entries = 0
+                while true {
+                    guard count - offset >= 4 else { return short(.mpls, needed: 4, available: count - offset, &p) }
+                    let entry = frame.be32(at: offset)
+                    offset += 4
+                    entries += 1
+                    if entry & 0x100 != 0 { break }
+                    guard entries < 16 else {
+                        p.malformed = .tooManyHeaders(.mpls)
+                        return
+                    }
+                }
+                p.layers.insert(.mpls)
+                guard count - offset >= 1 else { return short(.mpls, needed: 1, available: 0, &p) }
+                // No protocol field: the payload's first nibble tells IPv4 from IPv6
+                // (anything else, such as a pseudowire control word, is not decoded).
+                switch frame[offset] >> 4 {
+                case 4: etherType = EtherType.ipv4.rawValue
+                case 6: etherType = EtherType.ipv6.rawValue
+                default: p.etherType = EtherType(rawValue: etherType); return
+                }
+            case 0x8864:
+                // RFC 2516 PPPoE session header (6 bytes) + PPP protocol (2 bytes).
+                guard count - offset >= 8 else { return short(.pppoe, needed: 8, available: count - offset, &p) }
+                p.layers.insert(.pppoe)
+                let ppp = frame.be16(at: offset + 6)
+                offset += 8
+                switch ppp {
+                case 0x0021: etherType = EtherType.ipv4.rawValue
+                case 0x0057: etherType = EtherType.ipv6.rawValue
+                default: p.etherType = EtherType(rawValue: etherType); return
+                }
+            default:
+                break shim
             }
-            let id = frame.be16(at: offset) & 0x0FFF
-            if p.vlanCount == 0 { p.outerVLAN = id } else if p.vlanCount == 1 { p.innerVLAN = id }
-            p.vlanCount += 1
-            p.layers.insert(.vlan)
-            etherType = frame.be16(at: offset + 2)
-            offset += 4
         }
         p.etherType = EtherType(rawValue: etherType)
         switch etherType {
@@ -236,9 +276,10 @@ struct Cursor: ~Escapable {
         p.ipTotalLength = total
         let captured = min(total, available)
 
-        // Walk the extension-header chain (RFC 8200 §4.1).
+        // Walk the extension-header chain (RFC 8200 §4.1). Every header is at
+        // least 8 bytes, so the walk ends within the packet's length.
         var headerEnd = 40
-        var walked = 0
+        p.ipProtocol = IPProtocol(rawValue: next)
         walk: while true {
             let length: Int
             switch next {
@@ -287,11 +328,7 @@ struct Cursor: ~Escapable {
             }
             next = h[headerEnd]
             headerEnd += length
-            walked += 1
-            guard walked <= 8 else {
-                p.malformed = .tooManyHeaders(.ipv6Extension)
-                return
-            }
+            p.ipProtocol = IPProtocol(rawValue: next)  // where decoding stands if the chain breaks
         }
         p.ipProtocol = IPProtocol(rawValue: next)
         p.ipHeaderLength = headerEnd
@@ -335,7 +372,10 @@ struct Cursor: ~Escapable {
             p.malformed = .truncated(.tcp, needed: 20, available: length)
             return
         }
-        guard available >= 20 else { return short(.tcp, needed: 20, available: available, &p) }
+        guard available >= 20 else {
+            readPartialPorts(at: offset, available: available, &p)
+            return short(.tcp, needed: 20, available: available, &p)
+        }
         let h = frame.extracting(offset..<(offset + available))
         p.layers.insert(.tcp)
         p.sourcePort = h.be16(at: 0)
@@ -356,10 +396,24 @@ struct Cursor: ~Escapable {
             p.malformed = .lengthExceedsPacket(.tcp, claimed: dataOffset, available: length)
             return
         }
-        guard available >= dataOffset else { return short(.tcp, needed: dataOffset, available: available, &p) }
+        guard available >= dataOffset else {
+            p.payloadOffset = offset + dataOffset
+            p.payloadLength = max(0, length - dataOffset)
+            return short(.tcp, needed: dataOffset, available: available, &p)
+        }
         if dataOffset > 20 { parseTCPOptions(h.extracting(20..<dataOffset), &p) }
         setPayload(at: offset + dataOffset, length: length - dataOffset, available: available - dataOffset, &p)
         if verify { p.transportChecksum = transportChecksum(offset: offset, length: length, available: available, p) }
+    }
+
+    /// Reads the ports of a TCP or UDP header cut short (tcpdump prints them too),
+    /// marking ``Layers/partialTransport``.
+    func readPartialPorts(at offset: Int, available: Int, _ p: inout DecodedPacket) {
+        guard available >= 4 else { return }
+        let h = frame.extracting(offset..<(offset + 4))
+        p.sourcePort = h.be16(at: 0)
+        p.destinationPort = h.be16(at: 2)
+        p.layers.insert(.partialTransport)
     }
 
     func parseTCPOptions(_ o: Span<UInt8>, _ p: inout DecodedPacket) {
@@ -399,7 +453,10 @@ struct Cursor: ~Escapable {
             p.malformed = .truncated(.udp, needed: 8, available: length)
             return
         }
-        guard available >= 8 else { return short(.udp, needed: 8, available: available, &p) }
+        guard available >= 8 else {
+            readPartialPorts(at: offset, available: available, &p)
+            return short(.udp, needed: 8, available: available, &p)
+        }
         let h = frame.extracting(offset..<(offset + 8))
         p.layers.insert(.udp)
         p.sourcePort = h.be16(at: 0)

@@ -144,6 +144,10 @@ public enum Layer: UInt8, Sendable, Hashable, CaseIterable, CustomStringConverti
     case ethernet
     /// An 802.1Q / 802.1ad VLAN tag.
     case vlan
+    /// An MPLS label stack entry.
+    case mpls
+    /// A PPPoE session header.
+    case pppoe
     /// Linux cooked capture v1.
     case linuxSLL
     /// Linux cooked capture v2.
@@ -174,6 +178,8 @@ public enum Layer: UInt8, Sendable, Hashable, CaseIterable, CustomStringConverti
         switch self {
         case .ethernet: return "ethernet"
         case .vlan: return "vlan"
+        case .mpls: return "mpls"
+        case .pppoe: return "pppoe"
         case .linuxSLL: return "sll"
         case .linuxSLL2: return "sll2"
         case .loopback: return "loopback"
