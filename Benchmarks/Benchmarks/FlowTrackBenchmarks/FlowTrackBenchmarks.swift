@@ -1,0 +1,128 @@
+import Benchmark
+import FlowTrack
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The capture to measure: `FLOWTRACK_BENCH_PCAP`, else /tmp/bench-200k.pcap
+/// (made by ../shared/bench/gen_bench_pcap.py; see Benchmarks/README.md).
+let benchPath: String = {
+    if let value = getenv("FLOWTRACK_BENCH_PCAP") { return String(cString: value) }
+    return "/tmp/bench-200k.pcap"
+}()
+
+/// Every frame of the capture in one contiguous buffer, so decoding is measured without I/O.
+struct Frames {
+    var bytes: [UInt8] = []
+    var offsets: [Int] = []
+    var lengths: [Int] = []
+    var wireLengths: [Int] = []
+    var linkType = LinkType.ethernet
+
+    init(path: String, limit: Int) {
+        guard var file = try? PcapFile(path: path) else {
+            fatalError("cannot open \(path): generate it with ../shared/bench/gen_bench_pcap.py (see Benchmarks/README.md)")
+        }
+        linkType = LinkType(rawValue: file.linkType)
+        while offsets.count < limit, let (meta, copy) = try? file.next({ meta, span in
+            (meta, (0..<span.count).map { span[$0] })
+        }) {
+            offsets.append(bytes.count)
+            lengths.append(copy.count)
+            wireLengths.append(meta.wireLength)
+            bytes.append(contentsOf: copy)
+        }
+    }
+}
+
+/// 4096 frames (~3 MB): the decoder's own cost, headers in cache.
+nonisolated(unsafe) var frames: Frames?
+/// Every frame of the capture (150 MB for bench-200k): adds a cache miss per packet, as a real trace does.
+nonisolated(unsafe) var allFrames: Frames?
+
+func decodeLoop(_ f: Frames, _ benchmark: Benchmark) {
+    let decoder = try! PacketDecoder(linkType: f.linkType)
+    var packet = DecodedPacket()
+    var ports = 0
+    let n = f.offsets.count
+    let all = f.bytes.span
+    var i = 0
+    for _ in benchmark.scaledIterations {
+        let start = f.offsets[i]
+        decoder.decode(all.extracting(start..<(start + f.lengths[i])), wireLength: f.wireLengths[i], into: &packet)
+        ports &+= Int(packet.sourcePort)
+        i += 1
+        if i == n { i = 0 }
+    }
+    blackHole(ports)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    // Decoding alone, one packet per scaled iteration: ns/packet and mallocs/packet.
+    Benchmark(
+        "Decode, 4096 frames in cache (ns and mallocs per packet)",
+        configuration: .init(
+            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+            scalingFactor: .mega,
+            maxDuration: .seconds(10),
+            maxIterations: 20,
+            setup: { if frames == nil { frames = Frames(path: benchPath, limit: 4096) } })
+    ) { benchmark in
+        decodeLoop(frames!, benchmark)
+    }
+
+    Benchmark(
+        "Decode, whole capture in memory (ns and mallocs per packet)",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .throughput],
+            scalingFactor: .mega,
+            maxDuration: .seconds(10),
+            maxIterations: 10,
+            setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+    ) { benchmark in
+        decodeLoop(allFrames!, benchmark)
+    }
+
+    // Decoding with checksum verification on.
+    Benchmark(
+        "Decode + verify checksums (per packet)",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .throughput],
+            scalingFactor: .kilo,
+            maxDuration: .seconds(10),
+            maxIterations: 20,
+            setup: { if frames == nil { frames = Frames(path: benchPath, limit: 4096) } })
+    ) { benchmark in
+        let f = frames!
+        let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
+        var packet = DecodedPacket()
+        var bad = 0
+        let n = f.offsets.count
+        let all = f.bytes.span
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            let start = f.offsets[i]
+            decoder.decode(all.extracting(start..<(start + f.lengths[i])), wireLength: f.wireLengths[i], into: &packet)
+            if packet.transportChecksum == .bad { bad += 1 }
+            i += 1
+            if i == n { i = 0 }
+        }
+        blackHole(bad)
+    }
+
+    // libpcap read + decode of the whole file (I/O from the page cache included).
+    Benchmark(
+        "Read file + decode (whole capture)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident], maxDuration: .seconds(20), maxIterations: 5)
+    ) { _ in
+        var file = try! PcapFile(path: benchPath)
+        let decoder = try! PacketDecoder(linkType: LinkType(rawValue: file.linkType))
+        var packet = DecodedPacket()
+        var count = 0
+        while (try? file.next({ meta, bytes in
+            decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+        })) != nil { count += 1 }
+        blackHole(count)
+    }
+}
