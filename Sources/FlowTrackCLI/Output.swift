@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Pcap
 
 /// Where a command writes its text: standard output, standard error, or a string in tests.
 public protocol TextSink {
@@ -35,17 +31,7 @@ public struct FileDescriptorSink: TextSink {
 
     /// Writes out everything buffered.
     public mutating func flush() {
-        var start = 0
-        while start < buffer.count {
-            let n = buffer.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + start, raw.count - start)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            start += n
-        }
+        StandardStream.write(buffer, to: fd)
         buffer.removeAll(keepingCapacity: true)
     }
 }
@@ -61,6 +47,3 @@ public struct StringSink: TextSink {
     /// Does nothing: the text is already in memory.
     public mutating func flush() {}
 }
-
-/// Whether standard error is a terminal.
-func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Raw writes to the process's file descriptors, kept here so that C calls and
+/// unsafe pointers stay inside the Pcap module.
+public enum StandardStream {
+    /// Standard output's descriptor.
+    public static let output: Int32 = 1
+    /// Standard error's descriptor.
+    public static let error: Int32 = 2
+
+    /// Writes all of `bytes` to `descriptor`, retrying after interruptions.
+    /// - Returns: `false` if the descriptor refused the write (a closed pipe, a full disk).
+    @discardableResult
+    public static func write(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+        var start = 0
+        while start < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(descriptor, raw.baseAddress! + start, raw.count - start)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            start += n
+        }
+        return true
+    }
+
+    /// Whether `descriptor` is a terminal. The corresponding C function is `isatty()`.
+    public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+
+    /// The size of the regular file at `path`, or `nil` (standard input, a pipe, missing).
+    public static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard path != "-", stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+}
