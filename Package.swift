@@ -17,7 +17,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "Pcap", dependencies: ["CPcap"]),
+        .target(name: "Pcap", dependencies: ["CPcap", "Packets"]),
         .target(
             name: "Packets",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")] + strict),

@@ -13,6 +13,17 @@ public enum TimeFormat {
         return "\(t.seconds).\(pad(micros, 6))"
     }
 
+    /// A duration in nanoseconds as seconds with 6 decimals (Zeek's `interval`).
+    public static func interval(_ nanoseconds: Int64) -> String {
+        epochMicros(Timestamp(nanoseconds: nanoseconds))
+    }
+
+    /// `YYYY-MM-DD-HH-MM-SS` in UTC, as Zeek's `#open` and `#close` lines.
+    public static func logStamp(_ t: Timestamp) -> String {
+        let (y, m, d, hh, mm, ss) = civil(t.seconds)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))-\(pad(hh, 2))-\(pad(mm, 2))-\(pad(ss, 2))"
+    }
+
     /// `SECONDS.fffffffff` since the epoch (tcpdump's `-tt` with nanoseconds).
     public static func epochNanos(_ t: Timestamp) -> String {
         "\(t.seconds).\(pad(t.fractionNanoseconds, 9))"

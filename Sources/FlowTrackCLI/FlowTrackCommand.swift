@@ -12,7 +12,7 @@ public struct FlowTrackCommand: ParsableCommand {
               flowtrack packets trace.pcap --stats
             """,
         version: "0.1.0",
-        subcommands: [PacketsCommand.self])
+        subcommands: [ConnCommand.self, PacketsCommand.self])
 
     /// Creates the root command.
     public init() {}

@@ -1,0 +1,94 @@
+/// The pipeline users import: capture files → decoder → connection tracker → events.
+///
+/// ```swift
+/// var tracker = FlowTracker()
+/// try tracker.run(file: "trace.pcap") { event in
+///     if case let .ended(c) = event { print(c.originator, "→", c.responder, c.connState, c.history) }
+/// }
+/// tracker.finish { event in … }   // connections still open at the end of input
+/// ```
+///
+/// The synchronous handler is the fast path (called on the reading thread, in
+/// packet order); ``events(files:filter:configuration:)`` offers the same events
+/// as an `AsyncSequence`.
+public struct FlowTracker {
+    /// The tracker's configuration (timeouts, checksums, limits).
+    public let configuration: TrackerConfiguration
+    /// The connection tracker.
+    public private(set) var tracker: ConnectionTracker
+    /// Decoder totals (link types, protocols, malformed reasons).
+    public private(set) var packetStatistics = PacketStatistics()
+
+    /// Creates a pipeline.
+    public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
+        self.configuration = configuration
+        tracker = ConnectionTracker(configuration: configuration)
+    }
+
+    /// The tracker's counters.
+    public var statistics: TrackerStatistics { tracker.statistics }
+
+    /// Reads every packet of a capture file (`-` for standard input) into the tracker.
+    ///
+    /// Connections that end while reading are reported to `handler`; call
+    /// ``finish(_:)`` after the last file for the rest.
+    /// - Throws: `CaptureError` for a file that cannot be opened or is damaged
+    ///   (every complete packet before the damage has been processed), or whose
+    ///   link type cannot be decoded.
+    public mutating func run(file path: String, filter: String? = nil, progress: ((Int, Int) -> Void)? = nil,
+                             _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
+        var file = try PcapFile(path: path, filter: filter)
+        let linkType = LinkType(rawValue: file.linkType)
+        guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
+            throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName)
+        }
+        var packet = DecodedPacket()
+        var tracker = self.tracker
+        var stats = packetStatistics
+        defer {
+            self.tracker = tracker
+            packetStatistics = stats
+        }
+        while true {
+            guard let meta = try file.next({ meta, bytes in
+                decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                return meta
+            }) else { break }
+            stats.add(packet, linkType: linkType)
+            tracker.process(packet, at: meta.timestamp, handler)
+            if let progress, file.packetsRead & 0xFFFF == 0 { progress(file.packetsRead, 0) }
+        }
+    }
+
+    /// Ends every connection still open (reason `endOfInput`).
+    public mutating func finish(_ handler: (ConnectionEvent) -> Void) {
+        tracker.flush(handler)
+    }
+
+    /// The connections of `files` as an asynchronous sequence of events, ending
+    /// with the connections still open at the end of input. Cancelling the
+    /// consuming task stops the reading.
+    public static func events(files: [String], filter: String? = nil,
+                              configuration: TrackerConfiguration = TrackerConfiguration())
+        -> AsyncThrowingStream<ConnectionEvent, any Error> {
+        AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+            let task = Task.detached {
+                var pipeline = FlowTracker(configuration: configuration)
+                do {
+                    for path in files {
+                        try pipeline.run(file: path, filter: filter) { event in
+                            continuation.yield(event)
+                        }
+                        if Task.isCancelled { break }
+                    }
+                    pipeline.finish { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    pipeline.finish { continuation.yield($0) }
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

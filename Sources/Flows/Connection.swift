@@ -1,0 +1,160 @@
+/// Why a connection ended.
+public enum EndReason: UInt8, Sendable, CustomStringConvertible {
+    /// Closed with FIN from both sides (or FIN with a silent peer), then `tcp_close_delay`.
+    case fin
+    /// Reset, then `tcp_close_delay`.
+    case rst
+    /// Idle for its inactivity timeout, an unanswered attempt, or wound down (expire timer).
+    case timeout
+    /// A new connection with the same 5-tuple replaced it (TCP SYN with a new ISN).
+    case reuse
+    /// Evicted to stay within the configured maximum number of flows.
+    case eviction
+    /// Still open when the input ended.
+    case endOfInput
+
+    /// `fin`, `rst`, `timeout`, `reuse`, `eviction`, `end_of_input`.
+    public var description: String {
+        switch self {
+        case .fin: return "fin"
+        case .rst: return "rst"
+        case .timeout: return "timeout"
+        case .reuse: return "reuse"
+        case .eviction: return "eviction"
+        case .endOfInput: return "end_of_input"
+        }
+    }
+}
+
+/// Per-direction counters of a connection.
+public struct DirectionCounters: Sendable, Hashable {
+    /// Packets.
+    public var packets: UInt64
+    /// Bytes per the IP total-length fields (Zeek's `*_ip_bytes`).
+    public var ipBytes: UInt64
+    /// Transport payload bytes as the headers state them (TCP segment data, UDP data, ICMP data).
+    public var payloadBytes: UInt64
+    /// Zeek's `orig_bytes`/`resp_bytes`: TCP sequence-space size (§6.2); UDP and ICMP data bytes.
+    public var bytes: UInt64
+    /// TCP retransmissions (segments that did not extend the highest sequence seen).
+    public var retransmissions: UInt64
+    /// TCP packets advertising a zero window.
+    public var zeroWindows: UInt64
+
+    /// Creates counters.
+    public init(packets: UInt64 = 0, ipBytes: UInt64 = 0, payloadBytes: UInt64 = 0, bytes: UInt64 = 0,
+                retransmissions: UInt64 = 0, zeroWindows: UInt64 = 0) {
+        self.packets = packets
+        self.ipBytes = ipBytes
+        self.payloadBytes = payloadBytes
+        self.bytes = bytes
+        self.retransmissions = retransmissions
+        self.zeroWindows = zeroWindows
+    }
+}
+
+/// A connection as a plain `Sendable` value: everything Zeek's conn.log row says,
+/// plus the kernel-style TCP state and FlowTrack's own counters.
+public struct Connection: Sendable, Equatable {
+    /// A unique id in Zeek's style (`C` + base62).
+    public var uid: String
+    /// Time of the first packet.
+    public var startTime: Timestamp
+    /// Time of the last packet that counted (Zeek's `last_time`).
+    public var lastTime: Timestamp
+    /// The originator's endpoint (after any flips).
+    public var originator: Endpoint
+    /// The responder's endpoint.
+    public var responder: Endpoint
+    /// Zeek's `proto`.
+    public var transport: TransportProtocol
+    /// The IP protocol number.
+    public var ipProtocol: UInt8
+    /// Zeek's `conn_state`.
+    public var connState: ConnState
+    /// Zeek's `history` (empty when there is none).
+    public var history: String
+    /// The Linux-conntrack-style TCP state, for TCP connections.
+    public var tcpState: TCPState?
+    /// Zeek's endpoint states, for TCP connections.
+    public var originatorState: EndpointState?
+    /// Zeek's endpoint states, for TCP connections.
+    public var responderState: EndpointState?
+    /// The originator's counters.
+    public var originatorCounters: DirectionCounters
+    /// The responder's counters.
+    public var responderCounters: DirectionCounters
+    /// Bytes in content gaps (data acknowledged but never captured).
+    public var missedBytes: UInt64
+    /// Whether the originator is in the local networks (`nil` when none are configured).
+    public var localOriginator: Bool?
+    /// Whether the responder is in the local networks.
+    public var localResponder: Bool?
+    /// The Community ID v1 string.
+    public var communityID: String
+    /// Why it ended, once it has.
+    public var endReason: EndReason?
+
+    /// `lastTime − startTime`.
+    public var duration: Int64 { lastTime.nanoseconds - startTime.nanoseconds }
+
+    /// Creates a record (used by the tracker and by tests).
+    public init(uid: String, startTime: Timestamp, lastTime: Timestamp, originator: Endpoint, responder: Endpoint,
+                transport: TransportProtocol, ipProtocol: UInt8, connState: ConnState, history: String,
+                tcpState: TCPState?, originatorState: EndpointState?, responderState: EndpointState?,
+                originatorCounters: DirectionCounters, responderCounters: DirectionCounters, missedBytes: UInt64,
+                localOriginator: Bool?, localResponder: Bool?, communityID: String, endReason: EndReason?) {
+        self.uid = uid
+        self.startTime = startTime
+        self.lastTime = lastTime
+        self.originator = originator
+        self.responder = responder
+        self.transport = transport
+        self.ipProtocol = ipProtocol
+        self.connState = connState
+        self.history = history
+        self.tcpState = tcpState
+        self.originatorState = originatorState
+        self.responderState = responderState
+        self.originatorCounters = originatorCounters
+        self.responderCounters = responderCounters
+        self.missedBytes = missedBytes
+        self.localOriginator = localOriginator
+        self.localResponder = localResponder
+        self.communityID = communityID
+        self.endReason = endReason
+    }
+}
+
+/// What the tracker reports about connections.
+public enum ConnectionEvent: Sendable {
+    /// A new connection (its first packet has been processed).
+    case started(Connection)
+    /// The kernel-style TCP state or the Zeek `conn_state` changed.
+    case stateChanged(Connection)
+    /// The connection was removed; the record is final and `endReason` is set.
+    case ended(Connection)
+
+    /// The connection the event is about.
+    public var connection: Connection {
+        switch self {
+        case let .started(c), let .stateChanged(c), let .ended(c): return c
+        }
+    }
+}
+
+/// Which events a tracker should build (each costs a record per event).
+public struct EventKinds: OptionSet, Sendable {
+    /// The bit pattern.
+    public var rawValue: UInt8
+    /// Creates a set from its bits.
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// ``ConnectionEvent/started(_:)``.
+    public static let started = EventKinds(rawValue: 1)
+    /// ``ConnectionEvent/stateChanged(_:)``.
+    public static let stateChanged = EventKinds(rawValue: 2)
+    /// ``ConnectionEvent/ended(_:)``.
+    public static let ended = EventKinds(rawValue: 4)
+    /// All three.
+    public static let all: EventKinds = [.started, .stateChanged, .ended]
+}

@@ -1,0 +1,337 @@
+/// Puts every packet into its bidirectional connection and follows it to its end,
+/// with Zeek's conn.log semantics (ZEEK_SEMANTICS.md) and, alongside, the Linux
+/// conntrack TCP state (CONNTRACK_SEMANTICS.md).
+///
+/// Time is packet time: before each packet, every timer due at or before its
+/// timestamp fires (attempt, close delay, expire, inactivity), in due order, from
+/// a binary heap — never a scan of the table. ``flush(_:)`` ends what remains.
+/// Steady state allocates nothing per packet; records are built only for the
+/// events asked for in ``TrackerConfiguration/events``.
+///
+/// A non-`Sendable` value owned by one task; wrap it in an actor to share it.
+public struct ConnectionTracker {
+    /// The configuration in force.
+    public let configuration: TrackerConfiguration
+    /// What happened to the packets so far.
+    public internal(set) var statistics = TrackerStatistics()
+
+    var table: FlowTable<ConnectionState>
+    var timers = TimerQueue()
+    var now: Int64 = .min
+    var nextSerial: UInt64 = 1
+    let ns: Timeouts
+
+    /// Timeouts in nanoseconds.
+    struct Timeouts {
+        var tcpInactivity, udpInactivity, icmpInactivity, unknownInactivity: Int64
+        var attempt, closeDelay, synTimeout, sessionTimer, linger, longLived: Int64
+        init(_ c: TrackerConfiguration) {
+            func n(_ s: Double) -> Int64 { Int64((s * 1e9).rounded()) }
+            tcpInactivity = n(c.tcpInactivityTimeout); udpInactivity = n(c.udpInactivityTimeout)
+            icmpInactivity = n(c.icmpInactivityTimeout); unknownInactivity = n(c.unknownInactivityTimeout)
+            attempt = n(c.tcpAttemptDelay); closeDelay = n(c.tcpCloseDelay); synTimeout = n(c.tcpSYNTimeout)
+            sessionTimer = n(c.tcpSessionTimer); linger = n(c.tcpConnectionLinger); longLived = n(c.longLivedTimeout)
+        }
+    }
+
+    /// Creates a tracker.
+    public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
+        self.configuration = configuration
+        ns = Timeouts(configuration)
+        table = FlowTable(capacity: min(configuration.maxFlows, 1 << 16))
+    }
+
+    /// The number of connections currently tracked.
+    public var activeConnections: Int { table.count }
+
+    /// Bytes held by the flow table and timer queue.
+    public var memoryFootprint: Int { table.memoryFootprint + timers.heap.capacity * MemoryLayout<TimerQueue.Timer>.stride }
+
+    // MARK: Packets
+
+    /// Processes one decoded packet captured at `time`.
+    ///
+    /// The decoder should verify checksums exactly when ``TrackerConfiguration/verifyChecksums`` is set.
+    /// - Parameter emit: receives the events asked for in the configuration, in packet order.
+    public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
+        let t = time.nanoseconds
+        advance(to: time, emit)
+        statistics.packets += 1
+        guard p.ipVersion != 0 else { statistics.nonIP += 1; return }
+        guard p.malformed == nil else { statistics.malformed += 1; return }
+        if configuration.verifyChecksums, p.ipChecksum == .bad { statistics.badIPChecksums += 1; return }
+        if p.isNonFirstFragment { statistics.fragments += 1; return }
+
+        let transport: TransportProtocol
+        var sourcePort: UInt16 = 0, destinationPort: UInt16 = 0
+        var canonical = true
+        switch p.ipProtocol.rawValue {
+        case 6:
+            guard p.layers.contains(.tcp) else { statistics.truncatedTransport += 1; return }
+            transport = .tcp
+            sourcePort = p.sourcePort; destinationPort = p.destinationPort
+        case 17:
+            guard p.layers.contains(.udp) else { statistics.truncatedTransport += 1; return }
+            transport = .udp
+            sourcePort = p.sourcePort; destinationPort = p.destinationPort
+        case 1 where p.ipVersion == 4, 58 where p.ipVersion == 6:
+            let segment = p.ipTotalLength - p.ipHeaderLength
+            guard !p.layers.isDisjoint(with: [.icmpv4, .icmpv6]), segment >= 8,
+                  p.capturedLength - p.transportOffset >= 8
+            else { statistics.truncatedTransport += 1; return }
+            transport = .icmp
+            sourcePort = UInt16(p.icmp.type)
+            if let counterpart = Self.icmpCounterpart(p.icmp.type, v6: p.ipVersion == 6) {
+                destinationPort = UInt16(counterpart)
+            } else {
+                destinationPort = UInt16(p.icmp.code)
+                canonical = false
+            }
+        default:
+            transport = .unknown
+        }
+
+        let source = Endpoint(p.source, sourcePort), destination = Endpoint(p.destination, destinationPort)
+        let key = FlowKey(ipProtocol: p.ipProtocol.rawValue, source: source, destination: destination, canonical: canonical)
+        let fromA = key.isFromA(source: p.source, port: sourcePort)
+        var e: Int
+        if let found = table.find(key) {
+            e = found
+            if transport == .tcp, isReuse(table[e], p, fromA: fromA) {
+                end(e, reason: .reuse, emit)
+                e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
+            }
+        } else {
+            e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
+        }
+        statistics.tracked += 1
+
+        var c = table[e]
+        let before = configuration.events.contains(.stateChanged) ? reportedState(c) : 0
+        var actions: Actions = []
+        switch transport {
+        case .tcp: actions = processTCP(&c, p, fromA: fromA, time: t)
+        case .udp: processUDP(&c, p, fromA: fromA, time: t)
+        case .icmp: processICMP(&c, p, fromA: fromA, time: t)
+        case .unknown:
+            c.lastTime = t
+            count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
+        }
+        if transport == .tcp, p.cut != .tcp, !(configuration.verifyChecksums && p.transportChecksum == .bad) {
+            conntrack(&c, p.tcp.flags, fromA: fromA)
+        }
+        table[e] = c
+        schedule(e, actions, time: t)
+        if configuration.events.contains(.stateChanged) {
+            let after = reportedState(table[e])
+            if after != before {
+                table[e].lastReported = after
+                emit(.stateChanged(record(e, reason: nil)))
+            }
+        }
+    }
+
+    /// Fires every timer due at or before `time` (network time never goes backwards).
+    /// Live captures call this on a clock tick so idle connections end while the wire is silent.
+    public mutating func advance(to time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
+        if time.nanoseconds > now { now = time.nanoseconds }
+        while let timer = timers.pop(dueBy: now) {
+            let e = Int(timer.entry)
+            guard UInt32(truncatingIfNeeded: table[e].serial) == timer.generation, table[e].serial != 0 else { continue }
+            fire(timer, e, emit)
+        }
+    }
+
+    /// Ends every remaining connection (reason `endOfInput`), oldest first.
+    public mutating func flush(_ emit: (ConnectionEvent) -> Void) {
+        let remaining = table.entries.sorted { (table[$0].startTime, table[$0].serial) < (table[$1].startTime, table[$1].serial) }
+        for e in remaining { end(e, reason: .endOfInput, emit) }
+    }
+
+    /// Records for every connection still tracked (for a live table view), oldest first.
+    public func snapshot() -> [Connection] {
+        table.entries.sorted { table[$0].serial < table[$1].serial }.map { record($0, reason: nil) }
+    }
+
+    // MARK: Creation, orientation, reuse
+
+    mutating func create(_ key: FlowKey, _ p: DecodedPacket, transport: TransportProtocol, fromA: Bool, time: Int64,
+                         _ emit: (ConnectionEvent) -> Void) -> Int {
+        while table.count >= max(1, configuration.maxFlows) { evictOne(emit) }
+        var c = ConnectionState()
+        c.transport = transport
+        c.startTime = time
+        c.lastTime = time
+        c.serial = nextSerial
+        nextSerial += 1
+        if !shouldFlipAtCreation(p, transport) == fromA { c.flags.insert(.origIsA) }
+        // Zeek: TCP starts with the UDP inactivity timeout until the handshake is done.
+        let timeout: Int64
+        switch transport {
+        case .tcp: timeout = ns.udpInactivity
+        case .udp: timeout = ns.udpInactivity
+        case .icmp: timeout = ns.icmpInactivity
+        case .unknown: timeout = ns.unknownInactivity
+        }
+        let e = table.insert(key, c)
+        statistics.connections += 1
+        statistics.peakFlows = max(statistics.peakFlows, table.count)
+        let generation = UInt32(truncatingIfNeeded: c.serial)
+        if configuration.profile == .zeek {
+            table[e].inactivityDue = time + timeout
+            timers.push(due: time + timeout, entry: e, kind: .inactivity, generation: generation)
+            if transport == .tcp { timers.push(due: time + ns.synTimeout, entry: e, kind: .expire, generation: generation) }
+        } else {
+            let due = time + conntrackTimeout(table[e])
+            table[e].inactivityDue = due
+            timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
+        }
+        if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
+        return e
+    }
+
+    /// ZEEK_SEMANTICS §2.1: flip at creation when the first packet looks like it came from a server.
+    func shouldFlipAtCreation(_ p: DecodedPacket, _ transport: TransportProtocol) -> Bool {
+        if p.destination == IPAddress(ipv4: 0xFFFF_FFFF) { return false }
+        let ports = configuration.likelyServerPorts
+        switch transport {
+        case .tcp:
+            let f = p.tcp.flags
+            if f.contains(.syn) && !f.contains(.ack) { return false }
+            let srcLikely = ports.tcp.contains(p.sourcePort), dstLikely = ports.tcp.contains(p.destinationPort)
+            if srcLikely && !dstLikely { return true }
+            return srcLikely && dstLikely && !f.contains(.syn) && p.sourcePort < p.destinationPort
+        case .udp:
+            return ports.udp.contains(p.sourcePort) && !ports.udp.contains(p.destinationPort)
+        default:
+            return false
+        }
+    }
+
+    /// ZEEK_SEMANTICS §3.6 (`TCPSessionAdapter::IsReuse`).
+    func isReuse(_ c: ConnectionState, _ p: DecodedPacket, fromA: Bool) -> Bool {
+        let f = p.tcp.flags
+        guard f.contains(.syn) else { return false }
+        let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
+        var compare = orig
+        if f.contains(.ack) {
+            guard orig.state == .inactive else { return false }
+            compare = resp
+        }
+        let anyClosed = c.a.flags.contains(.didClose) || c.b.flags.contains(.didClose)
+        if !anyClosed {
+            let seq = UInt64(p.tcp.sequence)
+            if compare.flags.contains(.seqInitialized), seq == compare.start & 0xFFFF_FFFF { return false }
+            if !f.contains(.ack), orig.state == .synAckSent, resp.state == .inactive,
+               resp.flags.contains(.seqInitialized), seq == resp.start & 0xFFFF_FFFF { return false }
+        }
+        return true
+    }
+
+    static func icmpCounterpart(_ type: UInt8, v6: Bool) -> UInt8? {
+        if v6 {
+            switch type {
+            case 128: return 129
+            case 129: return 128
+            case 133: return 134
+            case 134: return 133
+            case 135: return 136
+            case 136: return 135
+            case 130: return 131
+            case 131: return 130
+            case 139: return 140
+            case 140: return 139
+            case 144: return 145
+            case 145: return 144
+            default: return nil
+            }
+        }
+        switch type {
+        case 8: return 0
+        case 0: return 8
+        case 13: return 14
+        case 14: return 13
+        case 15: return 16
+        case 16: return 15
+        case 10: return 9
+        case 9: return 10
+        case 17: return 18
+        case 18: return 17
+        default: return nil
+        }
+    }
+
+    // MARK: Counting
+
+    /// ConnSize: one packet and the IP total length to the sender's side.
+    func count(_ c: inout ConnectionState, fromA: Bool, ipBytes: Int) {
+        if fromA {
+            c.a.packets &+= 1
+            c.a.ipBytes &+= UInt64(ipBytes)
+        } else {
+            c.b.packets &+= 1
+            c.b.ipBytes &+= UInt64(ipBytes)
+        }
+    }
+
+    static let powersOfTen: [UInt32] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
+
+    /// Increments a logarithmic counter; the letter is due on the 1st, 10th, 100th… event.
+    static func bump(_ counter: inout UInt32) -> Bool {
+        if counter < .max { counter += 1 }
+        return powersOfTen.contains(counter)
+    }
+
+    // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)
+
+    mutating func processUDP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) {
+        let isOrig = fromA == c.origIsA
+        if configuration.verifyChecksums, p.transportChecksum == .bad {
+            let letter = fromA ? Self.bump(&c.a.badChecksums) : Self.bump(&c.b.badChecksums)
+            if letter { c.addHistory(UInt8(ascii: "C"), isOrig: isOrig) }
+            return
+        }
+        c.lastTime = time
+        _ = c.checkHistory(HistoryBit.data, UInt8(ascii: "D"), isOrig: isOrig)
+        let data = UInt64(max(0, p.udpLength - 8))
+        // A first fragment stands for the whole datagram: Zeek reassembles and counts it once.
+        let ipBytes = p.layers.contains(.fragment) ? p.ipHeaderLength + p.udpLength : p.ipTotalLength
+        if fromA {
+            c.a.flags.insert(.active); c.a.payloadBytes &+= data
+        } else {
+            c.b.flags.insert(.active); c.b.payloadBytes &+= data
+        }
+        count(&c, fromA: fromA, ipBytes: ipBytes)
+    }
+
+    mutating func processICMP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) {
+        if configuration.verifyChecksums, p.transportChecksum == .bad { return }
+        c.lastTime = time
+        let data = UInt64(max(0, p.ipTotalLength - p.ipHeaderLength - 8))
+        if fromA { c.a.payloadBytes &+= data } else { c.b.payloadBytes &+= data }
+        if p.cut == nil { count(&c, fromA: fromA, ipBytes: p.ipTotalLength) }
+    }
+}
+
+extension ConnectionState {
+    /// Records a once-only letter; returns `true` if it had been seen already.
+    mutating func checkHistory(_ bit: UInt32, _ letter: UInt8, isOrig: Bool) -> Bool {
+        let mask = isOrig ? bit : bit << 16
+        if seen & mask != 0 { return true }
+        seen |= mask
+        addHistory(letter, isOrig: isOrig)
+        return false
+    }
+
+    /// Appends a letter, lower-cased for the responder.
+    mutating func addHistory(_ letter: UInt8, isOrig: Bool) {
+        history.append(isOrig || letter == UInt8(ascii: "^") ? letter : letter | 0x20)
+    }
+
+    /// Flips originator and responder (`Connection::FlipRoles`): the sides travel
+    /// with their endpoints; one `^` is appended.
+    mutating func flip() {
+        if flags.contains(.origIsA) { flags.remove(.origIsA) } else { flags.insert(.origIsA) }
+        history.append(UInt8(ascii: "^"))
+    }
+}

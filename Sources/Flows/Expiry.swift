@@ -1,0 +1,222 @@
+extension ConnectionTracker {
+    // MARK: Timers (ZEEK_SEMANTICS §3.7, §8)
+
+    /// Arms the timers a packet asked for.
+    mutating func schedule(_ e: Int, _ actions: Actions, time: Int64) {
+        let generation = UInt32(truncatingIfNeeded: table[e].serial)
+        if configuration.profile == .conntrack {
+            // One timeout per kernel state; a shorter one needs an earlier timer.
+            let due = table[e].lastTime + conntrackTimeout(table[e])
+            if due < table[e].inactivityDue {
+                table[e].inactivityDue = due
+                timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
+            }
+            return
+        }
+        guard !actions.isEmpty else { return }
+        if actions.contains(.attempt) {
+            timers.push(due: time + ns.attempt, entry: e, kind: .attempt, generation: generation)
+        }
+        if actions.contains(.handshakeDone) { table[e].flags.insert(.handshakeDone) }
+        if actions.contains(.closeComplete), !table[e].flags.contains(.closeComplete) {
+            table[e].flags.insert(.closeComplete)
+            timers.push(due: table[e].lastTime + ns.closeDelay, entry: e, kind: .delete, generation: generation)
+        } else if actions.contains(.expireLater), !table[e].flags.contains(.closeComplete) {
+            timers.push(due: table[e].lastTime + ns.sessionTimer, entry: e, kind: .expire, generation: generation)
+        }
+    }
+
+    /// The inactivity timeout in force for a connection (Zeek profile).
+    func inactivityTimeout(_ c: ConnectionState, key: FlowKey) -> Int64 {
+        switch c.transport {
+        case .tcp:
+            guard c.flags.contains(.handshakeDone) else { return ns.udpInactivity }
+            if c.flags.contains(.established), !configuration.longLivedPorts.isEmpty {
+                // inactivity.zeek: 1 h for interactive services, by responder port.
+                let respPort = c.origIsA ? key.b.port : key.a.port
+                if configuration.longLivedPorts.contains(respPort) { return ns.longLived }
+            }
+            return ns.tcpInactivity
+        case .udp: return ns.udpInactivity
+        case .icmp: return ns.icmpInactivity
+        case .unknown: return ns.unknownInactivity
+        }
+    }
+
+    mutating func fire(_ timer: TimerQueue.Timer, _ e: Int, _ emit: (ConnectionEvent) -> Void) {
+        let c = table[e]
+        let generation = timer.generation
+        switch timer.kind {
+        case .inactivity:
+            guard c.inactivityDue == timer.due else { return }  // superseded
+            let timeout = configuration.profile == .zeek ? inactivityTimeout(c, key: table.key(at: e)) : conntrackTimeout(c)
+            if c.lastTime + timeout <= now {
+                end(e, reason: .timeout, emit)
+            } else {
+                let due = c.lastTime + timeout
+                table[e].inactivityDue = due
+                timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
+            }
+        case .attempt:
+            let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
+            if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
+                end(e, reason: .timeout, emit)
+            }
+        case .expire:
+            guard !c.flags.contains(.closeComplete) else { return }
+            let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
+            if c.lastTime + ns.linger < now {
+                if o.flags.contains(.didClose) || r.flags.contains(.didClose) {
+                    if (o.state == .closed && r.state == .closed) || o.state == .reset || r.state == .reset
+                        || o.state == .inactive || r.state == .inactive {
+                        end(e, reason: o.state == .reset || r.state == .reset ? .rst : .fin, emit)
+                        return
+                    }
+                }
+                if o.state == .inactive, r.state == .inactive {
+                    // Nothing ever happened (e.g. only bad-checksum packets).
+                    end(e, reason: .timeout, emit)
+                    return
+                }
+            }
+            timers.push(due: now + ns.sessionTimer, entry: e, kind: .expire, generation: generation)
+        case .delete:
+            end(e, reason: c.a.state == .reset || c.b.state == .reset ? .rst : .fin, emit)
+        }
+    }
+
+    /// Ends connection `e`: reports it and frees its entry.
+    mutating func end(_ e: Int, reason: EndReason, _ emit: (ConnectionEvent) -> Void) {
+        statistics.ended[reason, default: 0] += 1
+        if configuration.events.contains(.ended) { emit(.ended(record(e, reason: reason))) }
+        table[e].serial = 0
+        table.remove(at: e)
+    }
+
+    /// Ends the connection whose next timer is due soonest: the idlest one.
+    mutating func evictOne(_ emit: (ConnectionEvent) -> Void) {
+        while let timer = timers.pop(dueBy: .max) {
+            let e = Int(timer.entry)
+            guard table[e].serial != 0, UInt32(truncatingIfNeeded: table[e].serial) == timer.generation else { continue }
+            end(e, reason: .eviction, emit)
+            return
+        }
+        // No timers (cannot happen: every connection has an inactivity timer); end any.
+        if let e = table.entries.first { end(e, reason: .eviction, emit) }
+    }
+
+    // MARK: Records
+
+    /// Zeek's endpoint size (§6.2): sequence space, less the SYN and FIN octets.
+    static func size(_ s: Side, peer: Side) -> UInt64 {
+        guard s.flags.contains(.seqInitialized) else { return 0 }
+        if s.state == .reset, s.prevState == .synSent, peer.state == .inactive, s.ack != s.start { return 0 }
+        var size = max(s.last, s.ack) &- s.start
+        if size > 1 << 62 { return 0 }  // sequence numbers went backwards: nothing trustworthy
+        if size != 0 { size -= 1 }
+        if s.flags.contains(.finSeen), size != 0 { size -= 1 }
+        return size
+    }
+
+    /// `conn_state()` from scripts/base/protocols/conn/main.zeek (§4).
+    static func connState(_ c: ConnectionState) -> ConnState {
+        let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
+        switch c.transport {
+        case .tcp:
+            let os = o.state, rs = r.state
+            let oInactive = os == .inactive || os == .partial, rInactive = rs == .inactive || rs == .partial
+            if rs == .reset {
+                if os == .synSent || os == .synAckSent || (os == .reset && size(o, peer: r) == 0 && size(r, peer: o) == 0) { return .REJ }
+                return oInactive ? .RSTRH : .RSTR
+            }
+            if os == .reset {
+                if rInactive { return historyIsRSTOS0(c.history.letters) ? .RSTOS0 : .OTH }
+                return .RSTO
+            }
+            if os == .closed && rs == .closed { return .SF }
+            if os == .closed { return rInactive ? .SH : .S2 }
+            if rs == .closed { return oInactive ? .SHR : .S3 }
+            if os == .synSent && rs == .inactive { return .S0 }
+            if os == .established && rs == .established { return .S1 }
+            return .OTH
+        case .udp:
+            let oActive = o.flags.contains(.active), rActive = r.flags.contains(.active)
+            if oActive { return rActive ? .SF : .S0 }
+            return rActive ? .SHR : .OTH
+        case .icmp, .unknown:
+            return .OTH
+        }
+    }
+
+    /// Whether the whole history matches `^?S[^HAFGIQ]*R.*`.
+    static func historyIsRSTOS0(_ h: [UInt8]) -> Bool {
+        var i = 0
+        if i < h.count, h[i] == UInt8(ascii: "^") { i += 1 }
+        guard i < h.count, h[i] == UInt8(ascii: "S") else { return false }
+        i += 1
+        while i < h.count {
+            switch h[i] {
+            case UInt8(ascii: "R"): return true
+            case UInt8(ascii: "H"), UInt8(ascii: "A"), UInt8(ascii: "F"), UInt8(ascii: "G"), UInt8(ascii: "I"), UInt8(ascii: "Q"):
+                return false
+            default: i += 1
+            }
+        }
+        return false
+    }
+
+    /// The pair (conn_state, kernel state) packed, to notice changes.
+    func reportedState(_ c: ConnectionState) -> UInt8 {
+        Self.connState(c).rawValue << 4 | c.tcpState.rawValue
+    }
+
+    /// The Zeek-style uid of a connection serial: `C` + base62 of two mixed words.
+    func uid(_ serial: UInt64) -> String {
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        var out: [UInt8] = [UInt8(ascii: "C")]
+        for word in [mix(serial ^ configuration.uidSeed), mix(serial &+ configuration.uidSeed &* 31)] {
+            var w = word
+            for _ in 0..<8 {
+                out.append(alphabet[Int(w % 62)])
+                w /= 62
+            }
+        }
+        return String(decoding: out.prefix(17), as: UTF8.self)
+    }
+
+    /// The record for connection `e` as it stands.
+    func record(_ e: Int, reason: EndReason?) -> Connection {
+        let key = table.key(at: e)
+        let c = table[e]
+        let (o, r) = c.origIsA ? (c.a, c.b) : (c.b, c.a)
+        let (origin, responder) = c.origIsA ? (key.a, key.b) : (key.b, key.a)
+        func counters(_ s: Side, _ peer: Side) -> DirectionCounters {
+            let bytes: UInt64
+            switch c.transport {
+            case .tcp: bytes = Self.size(s, peer: peer)
+            case .udp, .icmp: bytes = s.payloadBytes
+            case .unknown: bytes = 0
+            }
+            return DirectionCounters(packets: s.packets, ipBytes: s.ipBytes, payloadBytes: s.payloadBytes, bytes: bytes,
+                                     retransmissions: UInt64(s.retransmissions), zeroWindows: UInt64(s.zeroWindows))
+        }
+        let local = configuration.localNetworks
+        let cid = CommunityID.v1(ipProtocol: key.ipProtocol, source: origin, destination: responder,
+                                 oneWay: key.isOneWay, seed: configuration.communityIDSeed)
+        let isTCP = c.transport == .tcp
+        return Connection(
+            uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
+            originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
+            connState: Self.connState(c), history: c.history.string,
+            tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
+            originatorCounters: counters(o, r), responderCounters: counters(r, o), missedBytes: c.missedBytes,
+            localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },
+            communityID: cid, endReason: reason)
+    }
+}

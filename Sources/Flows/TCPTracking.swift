@@ -1,0 +1,347 @@
+/// What a TCP packet asks the tracker to do after the state update.
+struct Actions: OptionSet {
+    var rawValue: UInt8
+    /// The originator's SYN from INACTIVE: arm the attempt timer.
+    static let attempt = Actions(rawValue: 1)
+    /// The close is complete: arm the delete timer.
+    static let closeComplete = Actions(rawValue: 2)
+    /// An endpoint closed: run `ConnectionClosed` (internal to the packet step).
+    static let closeIncomplete = Actions(rawValue: 4)
+    /// A handshake state was left while the peer was still in one.
+    static let handshakeDone = Actions(rawValue: 8)
+    /// A half close: arm another expire check `tcp_session_timer` after the last packet.
+    static let expireLater = Actions(rawValue: 16)
+}
+
+/// Extends a 32-bit sequence number to the 64-bit value nearest `reference`.
+@inline(__always)
+func extend(_ value: UInt32, near reference: UInt64) -> UInt64 {
+    let candidate = (reference & ~0xFFFF_FFFF) | UInt64(value)
+    if candidate &+ 0x8000_0000 < reference, candidate < UInt64.max - 0xFFFF_FFFF { return candidate + 0x1_0000_0000 }
+    if candidate > reference &+ 0x8000_0000, candidate >= 0x1_0000_0000 { return candidate - 0x1_0000_0000 }
+    return candidate
+}
+
+extension ConnectionTracker {
+    /// One TCP packet, in the order of ZEEK_SEMANTICS §3.2.
+    mutating func processTCP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) -> Actions {
+        // 1. A header whose options the snapshot length cut creates the connection, nothing more.
+        if p.cut == .tcp { return [] }
+        var e = fromA ? c.a : c.b
+        var q = fromA ? c.b : c.a
+        // The direction the packet arrived in; the state machine keeps using it even
+        // if this packet flips the connection (Zeek's `is_orig`).
+        let arrivedAsOrig = fromA == c.origIsA
+        let flags = p.tcp.flags
+        let seq = p.tcp.sequence
+        let len = p.payloadLength
+        let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
+
+        // 2. Checksum (not for packets the snapshot length cut).
+        if configuration.verifyChecksums, p.transportChecksum == .bad {
+            if Self.bump(&e.badChecksums) { c.addHistory(UInt8(ascii: "C"), isOrig: arrivedAsOrig) }
+            if fromA { c.a = e } else { c.b = e }
+            return []
+        }
+        // 3. Sequence space of the sender.
+        if !e.flags.contains(.seqInitialized) {
+            let start = syn ? UInt64(seq) : UInt64(seq &- 1)
+            e.start = start; e.last = start; e.ack = start
+            e.flags.insert(.seqInitialized)
+        }
+        // 4. Relative sequence number.
+        let base = extend(seq, near: e.last)
+        let relSeq = UInt32(truncatingIfNeeded: base &- e.start)
+
+        // 5. History letter (where the "H" flip can happen).
+        let multi = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0)
+        if multi > 1 {
+            if fin && rst { _ = c.checkHistory(HistoryBit.finRst, UInt8(ascii: "I"), isOrig: arrivedAsOrig) }
+            else { _ = c.checkHistory(HistoryBit.multiFlag, UInt8(ascii: "Q"), isOrig: arrivedAsOrig) }
+        } else if multi == 1 {
+            if syn {
+                let code = ack ? UInt8(ascii: "H") : UInt8(ascii: "S")
+                if c.checkHistory(HistoryBit.syn, code, isOrig: arrivedAsOrig), relSeq != e.lastSyn {
+                    c.addHistory(code, isOrig: arrivedAsOrig)
+                }
+                e.lastSyn = relSeq
+            }
+            if fin {
+                // A FIN's position is after its data, unlike a SYN's or RST's.
+                let end = relSeq &+ UInt32(truncatingIfNeeded: len)
+                if c.checkHistory(HistoryBit.fin, UInt8(ascii: "F"), isOrig: arrivedAsOrig), end != e.lastFin {
+                    c.addHistory(UInt8(ascii: "F"), isOrig: arrivedAsOrig)
+                }
+                e.lastFin = end
+            }
+            if rst {
+                if c.checkHistory(HistoryBit.rst, UInt8(ascii: "R"), isOrig: arrivedAsOrig), relSeq != e.lastRst {
+                    c.addHistory(UInt8(ascii: "R"), isOrig: arrivedAsOrig)
+                }
+                e.lastRst = relSeq
+            }
+        } else if len > 0 || ack {
+            if c.history.isExactly(UInt8(ascii: "H")) {
+                // §2.2: a connection that began with an un-flipped SYN-ACK flips on its
+                // first productive packet, and the history is rewritten to "^h".
+                if c.flags.contains(.origIsA) { c.flags.remove(.origIsA) } else { c.flags.insert(.origIsA) }
+                c.history.replace(with: [UInt8(ascii: "^"), UInt8(ascii: "h")])
+            }
+            let isOrigNow = fromA == c.origIsA
+            if len > 0 { _ = c.checkHistory(HistoryBit.data, UInt8(ascii: "D"), isOrig: isOrigNow) }
+            else { _ = c.checkHistory(HistoryBit.ack, UInt8(ascii: "A"), isOrig: isOrigNow) }
+        }
+
+        // 6. Zero window.
+        if p.tcp.window == 0, !rst, q.state != .closed, e.state != .reset {
+            if Self.bump(&e.zeroWindows) { c.addHistory(UInt8(ascii: "W"), isOrig: fromA == c.origIsA) }
+        }
+        // 7. last_time, unless both sides have closed.
+        if !(e.flags.contains(.didClose) && q.flags.contains(.didClose)) { c.lastTime = time }
+        // 8. FIN / RST bookkeeping.
+        if fin { e.flags.insert(.finSeen) }
+        if rst { e.flags.insert(.rstSeen) }
+        // 9. The ACK: initialise an unseen peer from it, else advance what it has acknowledged.
+        if ack {
+            if !q.flags.contains(.seqInitialized) {
+                let start = UInt64(p.tcp.acknowledgment &- 1)
+                q.start = start; q.last = start; q.ack = start &+ 1
+                q.flags.insert(.seqInitialized)
+            } else if !rst {
+                let a = extend(p.tcp.acknowledgment, near: max(q.last, q.ack))
+                if a > q.ack { q.ack = a }
+            }
+        }
+        // 10. Highest sequence, or a retransmission.
+        let segmentEnd = base &+ UInt64(len) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        let delta = Int64(bitPattern: segmentEnd &- e.last)
+        if (syn || rst) && (delta > 1 << 20 || delta < -(1 << 20)) {
+            // A SYN or RST far outside the sequence space is not trusted.
+        } else if delta > 0 {
+            e.last = segmentEnd
+        } else if len > 0, e.state != .reset {
+            if Self.bump(&e.retransmissions) { c.addHistory(UInt8(ascii: "T"), isOrig: fromA == c.origIsA) }
+        }
+        // 11. State machine, with the direction the packet arrived in.
+        var actions = stateMachine(&c, &e, &q, isOrig: arrivedAsOrig, flags: flags, base: base, len: len)
+        // 12. The ACK reaches the peer's reassembler: holes in its data are gaps.
+        if ack, !rst, q.flags.contains(.seqInitialized) {
+            var a = q.ack
+            if q.flags.contains(.finSeen), q.last > q.start { a = min(a, q.last - 1) }
+            let gap = Self.acknowledge(&q, upTo: a)
+            if gap > 0, Self.gapCounts(e), Self.gapCounts(q) {
+                c.missedBytes &+= gap
+                if Self.bump(&q.gaps) { c.addHistory(UInt8(ascii: "G"), isOrig: fromA != c.origIsA) }
+            }
+        }
+        // 13. Fully captured payload (not on a RST) into the sender's reassembler.
+        if len > 0, !rst, p.capturedPayloadLength == len {
+            let start = base &+ (syn ? 1 : 0)
+            Self.addData(&e, start, start &+ UInt64(len))
+        }
+        e.payloadBytes &+= UInt64(len)
+        // 14. Closing.
+        if actions.contains(.closeIncomplete) {
+            actions.remove(.closeIncomplete)
+            actions.formUnion(connectionClosed(&e, &q))
+        }
+        if fromA { c.a = e; c.b = q } else { c.b = e; c.a = q }
+        // 15. ConnSize.
+        count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
+        return actions
+    }
+
+    /// Whether a side's state lets gaps count (ESTABLISHED, or closed from ESTABLISHED).
+    static func gapCounts(_ s: Side) -> Bool {
+        s.state == .established || ((s.state == .closed || s.state == .reset) && s.prevState == .established)
+    }
+
+    /// Adds a fully captured segment [from, to) to a side's data.
+    static func addData(_ x: inout Side, _ from: UInt64, _ to: UInt64) {
+        if x.delivered == 0 { x.delivered = x.start &+ 1 }
+        guard to > x.delivered else { return }
+        if from <= x.delivered {
+            x.delivered = to
+            if x.oooEnd > x.oooStart, x.oooStart <= x.delivered {
+                x.delivered = max(x.delivered, x.oooEnd)
+                x.oooStart = 0; x.oooEnd = 0
+            }
+        } else if x.oooEnd <= x.oooStart {
+            x.oooStart = from; x.oooEnd = to
+        } else if from <= x.oooEnd, to >= x.oooStart {
+            x.oooStart = min(x.oooStart, from); x.oooEnd = max(x.oooEnd, to)
+        } else if from < x.oooStart {
+            x.oooStart = from; x.oooEnd = to
+        }
+    }
+
+    /// The peer acknowledged a side's data up to `a`: returns the bytes never seen.
+    static func acknowledge(_ x: inout Side, upTo a: UInt64) -> UInt64 {
+        if x.delivered == 0 { x.delivered = x.start &+ 1 }
+        guard a > x.delivered else { return 0 }
+        var gap: UInt64
+        if x.oooEnd > x.oooStart, x.oooStart < a {
+            gap = x.oooStart - x.delivered
+            if a > x.oooEnd { gap += a - x.oooEnd }
+            x.delivered = max(a, x.oooEnd)
+            x.oooStart = 0; x.oooEnd = 0
+        } else {
+            gap = a - x.delivered
+            x.delivered = a
+        }
+        return gap
+    }
+
+    /// `UpdateStateMachine` (ZEEK_SEMANTICS §3.3). Flags are handled SYN, then FIN, then RST.
+    func stateMachine(_ c: inout ConnectionState, _ e: inout Side, _ q: inout Side, isOrig: Bool, flags: TCPFlags,
+                      base: UInt64, len: Int) -> Actions {
+        let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
+        var actions: Actions = []
+        let eBefore = e.state, qBefore = q.state
+        switch e.state {
+        case .inactive:
+            if syn {
+                if isOrig {
+                    e.setState(ack ? .synAckSent : .synSent)
+                    actions.insert(.attempt)
+                } else {
+                    if !ack, q.state == .synAckSent, base & 0xFFFF_FFFF == e.start & 0xFFFF_FFFF {
+                        // SYN/SYN-ACK reversal: the SYN-ACK was captured before the SYN.
+                        c.flip()
+                        q.setState(.established)
+                    }
+                    if q.state == .synSent { q.setState(.established) }
+                    e.setState(.established)
+                    if q.state != .partial { c.flags.insert(.established) }
+                }
+            }
+            if fin {
+                e.setState(.closed)
+                actions.insert(.closeIncomplete)
+            }
+            if rst {
+                e.setState(.reset)
+                actions.insert(.closeIncomplete)
+            }
+            if e.state == .inactive {
+                let origSide = isOrig ? e : q
+                if !isOrig, len == 0, origSide.state == .synSent {
+                    // An ACK before the SYN-ACK: stays INACTIVE.
+                } else if ack, q.state == .established {
+                    e.setState(.established)
+                } else {
+                    e.setState(.partial)
+                }
+            }
+        case .synSent, .synAckSent:
+            if syn, base & 0xFFFF_FFFF != e.start & 0xFFFF_FFFF {
+                // SYN_seq_jump: a new ISN re-initialises the sequence space.
+                e.start = base; e.last = base; e.ack = base
+                e.delivered = 0; e.oooStart = 0; e.oooEnd = 0
+            }
+            if fin {
+                e.setState(.closed)
+                actions.insert(.closeIncomplete)
+            }
+            if rst {
+                e.setState(.reset)
+                actions.insert(.closeIncomplete)
+            }
+        case .partial, .established:
+            if syn, e.state == .partial, q.state == .inactive, !ack { e.setState(.synSent) }
+            if fin, !rst {
+                e.setState(.closed)
+                // A FIN followed by a RST from the peer counts as a normal close.
+                if q.state == .reset, q.prevState == .closed { q.setState(.closed) }
+                actions.insert(.closeIncomplete)
+            }
+            if rst {
+                e.setState(.reset)
+                actions.insert(.closeIncomplete)
+            }
+        case .closed:
+            if !e.flags.contains(.didClose) { actions.insert(.closeIncomplete) }
+            if rst, q.state != .closed {
+                e.setState(.reset)
+                actions.insert(.closeIncomplete)
+            }
+        case .reset:
+            break
+        }
+        // Leaving the handshake while the peer is still in it switches to the TCP inactivity timeout.
+        if (eBefore.isHandshake && !e.state.isHandshake && q.state.isHandshake)
+            || (qBefore.isHandshake && !q.state.isHandshake && e.state.isHandshake) {
+            actions.insert(.handshakeDone)
+        }
+        return actions
+    }
+
+    /// `ConnectionClosed` (§3.5): returns whether the close is complete.
+    func connectionClosed(_ e: inout Side, _ q: inout Side) -> Actions {
+        e.flags.insert(.didClose)
+        let complete = e.state == .reset || q.flags.contains(.didClose) || q.state == .inactive
+        return complete ? .closeComplete : (e.prevState != .inactive ? .expireLater : [])
+    }
+
+    // MARK: conntrack (CONNTRACK_SEMANTICS §2–3)
+
+    /// Advances the kernel-style state with the transition table and its exceptions.
+    func conntrack(_ c: inout ConnectionState, _ flags: TCPFlags, fromA: Bool) {
+        let segment = SegmentClass(flags)
+        if !c.flags.contains(.ctCreated) {
+            // tcp_new: only a SYN, or an ACK with loose pickup, creates an entry.
+            guard SegmentClass.isValid(flags), segment == .syn || segment == .ack else { return }
+            c.flags.insert(.ctCreated)
+            if fromA { c.flags.insert(.ctOrigIsA) } else { c.flags.remove(.ctOrigIsA) }
+            c.tcpState = TCPState.next(.original, segment, .none)
+            return
+        }
+        let direction: Direction = fromA == c.flags.contains(.ctOrigIsA) ? .original : .reply
+        if direction == .reply { c.flags.insert(.ctSeenReply) }
+        guard SegmentClass.isValid(flags) else { return }
+        let old = c.tcpState
+        var new = TCPState.next(direction, segment, old)
+        switch new {
+        case .synSent where old == .timeWait || old == .close:
+            // Port reuse: a fresh entry if a close was initiated or the last packet this way was a RST.
+            let lastRst = direction == .original ? c.flags.contains(.ctLastRstOriginal) : c.flags.contains(.ctLastRstReply)
+            if c.flags.contains(.ctCloseInit) || lastRst {
+                c.flags.subtract([.ctCloseInit, .ctLastRstOriginal, .ctLastRstReply, .ctSimultaneousOpen, .ctSeenReply])
+                if fromA { c.flags.insert(.ctOrigIsA) } else { c.flags.remove(.ctOrigIsA) }
+                c.tcpState = .synSent
+            }
+            return
+        case .ignore, .invalid:
+            return
+        case .synSent2:
+            c.flags.insert(.ctSimultaneousOpen)
+        default:
+            break
+        }
+        if old == .synReceived, direction == .reply, segment == .ack, c.flags.contains(.ctSimultaneousOpen) {
+            new = .established
+        }
+        c.tcpState = new
+        if new == .finWait { c.flags.insert(.ctCloseInit) }
+        if direction == .original {
+            if segment == .rst { c.flags.insert(.ctLastRstOriginal) } else { c.flags.remove(.ctLastRstOriginal) }
+        } else {
+            if segment == .rst { c.flags.insert(.ctLastRstReply) } else { c.flags.remove(.ctLastRstReply) }
+        }
+    }
+
+    /// The kernel-style state shown for a connection: tracked in the conntrack
+    /// profile, and in the Zeek profile derived from the same table on the side.
+    func conntrackTimeout(_ c: ConnectionState) -> Int64 {
+        let seconds: Double
+        switch c.transport {
+        case .tcp: seconds = TrackerConfiguration.conntrackTimeout(c.tcpState)
+        case .udp:
+            let replied = c.a.flags.contains(.active) && c.b.flags.contains(.active)
+            seconds = replied && c.lastTime - c.startTime >= 2_000_000_000 ? 120 : 30
+        case .icmp: seconds = 30
+        case .unknown: seconds = 600
+        }
+        return Int64(seconds * 1e9)
+    }
+}

@@ -1,0 +1,102 @@
+/// How a ``ConnectionTracker`` decides orientation, validity and expiry.
+///
+/// The defaults are Zeek's (`scripts/base/init-bare.zeek`, ZEEK_SEMANTICS §8.1).
+/// Times are in seconds.
+public struct TrackerConfiguration: Sendable {
+    /// Which timeouts remove connections.
+    public enum TimeoutProfile: Sendable, Hashable {
+        /// Zeek's: attempt, close delay, expire and inactivity timers.
+        case zeek
+        /// Linux conntrack's: one timeout per kernel state (CONNTRACK_SEMANTICS §4).
+        case conntrack
+    }
+
+    /// Which timeouts apply.
+    public var profile: TimeoutProfile = .zeek
+    /// Verify IPv4, TCP, UDP and ICMP checksums; packets with bad ones record `C`/`c`
+    /// (TCP, UDP) and are otherwise ignored, as Zeek does without `-C`.
+    public var verifyChecksums = true
+    /// `tcp_inactivity_timeout`: TCP once out of the handshake.
+    public var tcpInactivityTimeout: Double = 300
+    /// `udp_inactivity_timeout`: UDP, and TCP while both sides are in handshake states.
+    public var udpInactivityTimeout: Double = 60
+    /// `icmp_inactivity_timeout`.
+    public var icmpInactivityTimeout: Double = 60
+    /// `unknown_ip_inactivity_timeout`.
+    public var unknownInactivityTimeout: Double = 60
+    /// `tcp_attempt_delay`: an unanswered SYN is removed (S0) after this.
+    public var tcpAttemptDelay: Double = 5
+    /// `tcp_close_delay`: a completely closed connection is removed after this.
+    public var tcpCloseDelay: Double = 5
+    /// `tcp_SYN_timeout`: the first expire check after creation.
+    public var tcpSYNTimeout: Double = 5
+    /// `tcp_session_timer`: the interval of later expire checks.
+    public var tcpSessionTimer: Double = 6
+    /// `tcp_connection_linger`: quiet time the expire check requires.
+    public var tcpConnectionLinger: Double = 5
+    /// TCP service ports given a long inactivity timeout once established (inactivity.zeek).
+    public var longLivedPorts: Set<UInt16> = [21, 22, 23, 513]
+    /// The long inactivity timeout.
+    public var longLivedTimeout: Double = 3600
+    /// At most this many connections are tracked at once; beyond it the one whose
+    /// next timer is due soonest (the idlest) is ended with reason `eviction`.
+    /// The default bounds memory at roughly 600 MB.
+    public var maxFlows: Int = 2_000_000
+    /// The Community ID seed.
+    public var communityIDSeed: UInt16 = 0
+    /// Networks counted as local for `local_orig`/`local_resp`; `nil` leaves both unset.
+    public var localNetworks: LocalNetworks? = .zeekDefault
+    /// The ports that orient connections whose first packet is not a plain SYN.
+    public var likelyServerPorts: LikelyServerPorts = .zeekDefault
+    /// Seed for connection uids: the same seed and input give the same uids.
+    public var uidSeed: UInt64 = 0
+    /// Which events the tracker builds records for.
+    public var events: EventKinds = [.ended]
+
+    /// Zeek's defaults.
+    public init() {}
+
+    /// The conntrack timeout for a TCP state, in seconds (CONNTRACK_SEMANTICS §4).
+    public static func conntrackTimeout(_ state: TCPState) -> Double {
+        switch state {
+        case .none, .synSent, .synSent2: return 120
+        case .synReceived: return 60
+        case .established: return 432_000
+        case .finWait: return 120
+        case .closeWait: return 60
+        case .lastAck: return 30
+        case .timeWait: return 120
+        case .close: return 10
+        case .invalid, .ignore: return 120
+        }
+    }
+}
+
+/// Counts of what a tracker did with the packets it was given.
+public struct TrackerStatistics: Sendable, Hashable {
+    /// Packets handed to the tracker.
+    public var packets = 0
+    /// Packets attributed to a connection.
+    public var tracked = 0
+    /// Packets without an IP layer.
+    public var nonIP = 0
+    /// Malformed packets (not tracked).
+    public var malformed = 0
+    /// Packets with a bad IPv4 header checksum (not tracked).
+    public var badIPChecksums = 0
+    /// Non-first IP fragments (no ports; not reassembled, not tracked).
+    public var fragments = 0
+    /// Packets whose transport header is missing or cut short (not tracked).
+    public var truncatedTransport = 0
+    /// Connections created.
+    public var connections = 0
+    /// Connections ended per reason.
+    public var ended: [EndReason: Int] = [:]
+    /// Connections ended to respect `maxFlows`.
+    public var evictions: Int { ended[.eviction, default: 0] }
+    /// The most connections tracked at once.
+    public var peakFlows = 0
+
+    /// No counts yet.
+    public init() {}
+}
