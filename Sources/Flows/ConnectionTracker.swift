@@ -87,6 +87,12 @@ public struct ConnectionTracker {
                 destinationPort = UInt16(p.icmp.code)
                 canonical = false
             }
+        case 132 where p.layers.contains(.sctp):
+            // Zeek has no SCTP analyzer and keys SCTP with ports 0; FlowTrack keys
+            // associations by their ports (as conntrack does), so the Community ID
+            // follows the spec.
+            transport = .unknown
+            sourcePort = p.sourcePort; destinationPort = p.destinationPort
         default:
             transport = .unknown
         }
@@ -221,9 +227,10 @@ public struct ConnectionTracker {
         let anyClosed = c.a.flags.contains(.didClose) || c.b.flags.contains(.didClose)
         if !anyClosed {
             let seq = UInt64(p.tcp.sequence)
-            if compare.flags.contains(.seqInitialized), seq == compare.start & 0xFFFF_FFFF { return false }
-            if !f.contains(.ack), orig.state == .synAckSent, resp.state == .inactive,
-               resp.flags.contains(.seqInitialized), seq == resp.start & 0xFFFF_FFFF { return false }
+            if seq == compare.start & 0xFFFF_FFFF { return false }
+            // A SYN consistent with a SYN-ACK captured before it is not a reuse.
+            if !f.contains(.ack), compare.state == .synAckSent, resp.state == .inactive,
+               seq == resp.start & 0xFFFF_FFFF { return false }
         }
         return true
     }

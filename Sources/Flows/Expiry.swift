@@ -58,6 +58,7 @@ extension ConnectionTracker {
                 timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
             }
         case .attempt:
+            guard !c.flags.contains(.closeComplete) else { return }  // cancelled by the close
             let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
             if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
                 end(e, reason: .timeout, emit)
@@ -67,13 +68,13 @@ extension ConnectionTracker {
             let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
             if c.lastTime + ns.linger < now {
                 if o.flags.contains(.didClose) || r.flags.contains(.didClose) {
-                    if (o.state == .closed && r.state == .closed) || o.state == .reset || r.state == .reset
+                    if (o.flags.contains(.didClose) && r.flags.contains(.didClose)) || o.state == .reset || r.state == .reset
                         || o.state == .inactive || r.state == .inactive {
                         end(e, reason: o.state == .reset || r.state == .reset ? .rst : .fin, emit)
                         return
                     }
                 }
-                if o.state == .inactive, r.state == .inactive {
+                if r.state == .inactive, o.state == .inactive {
                     // Nothing ever happened (e.g. only bad-checksum packets).
                     end(e, reason: .timeout, emit)
                     return

@@ -43,12 +43,9 @@ extension ConnectionTracker {
             if fromA { c.a = e } else { c.b = e }
             return []
         }
-        // 3. Sequence space of the sender.
-        if !e.flags.contains(.seqInitialized) {
-            let start = syn ? UInt64(seq) : UInt64(seq &- 1)
-            e.start = start; e.last = start; e.ack = start
-            e.flags.insert(.seqInitialized)
-        }
+        // 3. Sequence space of the sender (`init_endpoint`); RST payload is not sequence space.
+        let segmentLength = UInt64(rst ? 0 : len) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        Self.initEndpoint(&e, syn: syn, seq: seq, segmentLength: segmentLength)
         // 4. Relative sequence number.
         let base = extend(seq, near: e.last)
         let relSeq = UInt32(truncatingIfNeeded: base &- e.start)
@@ -101,31 +98,38 @@ extension ConnectionTracker {
         // 8. FIN / RST bookkeeping.
         if fin { e.flags.insert(.finSeen) }
         if rst { e.flags.insert(.rstSeen) }
-        // 9. The ACK: initialise an unseen peer from it, else advance what it has acknowledged.
+        // 9. The ACK: initialise an INACTIVE peer from it (`init_peer`), else advance
+        // what it has acknowledged (not from a RST; a zero ack far away is ignored).
         if ack {
-            if !q.flags.contains(.seqInitialized) {
+            if q.state == .inactive {
                 let start = UInt64(p.tcp.acknowledgment &- 1)
-                q.start = start; q.last = start; q.ack = start &+ 1
+                q.start = start; q.last = start; q.ack = start
+                q.delivered = 0; q.oooStart = 0; q.oooEnd = 0
                 q.flags.insert(.seqInitialized)
             } else if !rst {
-                let a = extend(p.tcp.acknowledgment, near: max(q.last, q.ack))
-                if a > q.ack { q.ack = a }
+                let a = extend(p.tcp.acknowledgment, near: q.ack)
+                let delta = Int64(bitPattern: a &- q.ack)
+                if !(p.tcp.acknowledgment == 0 && delta > 1 << 20), delta > 0 { q.ack = a }
             }
         }
-        // 10. Highest sequence, or a retransmission.
-        let segmentEnd = base &+ UInt64(len) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
+        // 10. Highest sequence (`update_last_seq`), or a retransmission.
+        let segmentEnd = base &+ segmentLength
         let delta = Int64(bitPattern: segmentEnd &- e.last)
         if (syn || rst) && (delta > 1 << 20 || delta < -(1 << 20)) {
             // A SYN or RST far outside the sequence space is not trusted.
+        } else if fin, e.last == e.start &+ 1 {
+            e.last = segmentEnd  // only the SYN and the FIN seen: trust the FIN (> 2 GB transfers)
+        } else if e.state == .reset {
+            // Nothing after a RST is trusted.
         } else if delta > 0 {
             e.last = segmentEnd
-        } else if len > 0, e.state != .reset {
+        } else if len > 0 {
             if Self.bump(&e.retransmissions) { c.addHistory(UInt8(ascii: "T"), isOrig: fromA == c.origIsA) }
         }
         // 11. State machine, with the direction the packet arrived in.
         var actions = stateMachine(&c, &e, &q, isOrig: arrivedAsOrig, flags: flags, base: base, len: len)
         // 12. The ACK reaches the peer's reassembler: holes in its data are gaps.
-        if ack, !rst, q.flags.contains(.seqInitialized) {
+        if ack, !rst, q.state != .inactive {
             var a = q.ack
             if q.flags.contains(.finSeen), q.last > q.start { a = min(a, q.last - 1) }
             let gap = Self.acknowledge(&q, upTo: a)
@@ -135,7 +139,7 @@ extension ConnectionTracker {
             }
         }
         // 13. Fully captured payload (not on a RST) into the sender's reassembler.
-        if len > 0, !rst, p.capturedPayloadLength == len {
+        if len > 0, !rst, p.capturedPayloadLength == len, base >= e.start {
             let start = base &+ (syn ? 1 : 0)
             Self.addData(&e, start, start &+ UInt64(len))
         }
@@ -149,6 +153,29 @@ extension ConnectionTracker {
         // 15. ConnSize.
         count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
         return actions
+    }
+
+    /// `init_endpoint`: (re)initialises a side's sequence space from this segment.
+    static func initEndpoint(_ e: inout Side, syn: Bool, seq: UInt32, segmentLength: UInt64) {
+        func reset(start: UInt64, last: UInt64) {
+            e.start = start; e.ack = start; e.last = last
+            e.delivered = 0; e.oooStart = 0; e.oooEnd = 0
+            e.flags.insert(.seqInitialized)
+        }
+        let s = UInt64(seq)
+        switch e.state {
+        case .inactive:
+            // Without a SYN, number as though one had been seen; the first segment is not a retransmission.
+            if syn { reset(start: s, last: s &+ segmentLength) } else { reset(start: s &- 1, last: s) }
+        case .synSent, .synAckSent:
+            if syn, s != e.start & 0xFFFF_FFFF { reset(start: s, last: s &+ segmentLength) }  // SYN_seq_jump
+        case .established, .partial:
+            if syn { reset(start: s, last: s &+ segmentLength) }  // guess the connection is being set up anew
+        case .reset:
+            if syn, e.prevState == .inactive { reset(start: s, last: s &+ segmentLength) }  // the RST was likely spoofed
+        case .closed:
+            break
+        }
     }
 
     /// Whether a side's state lets gaps count (ESTABLISHED, or closed from ESTABLISHED).
@@ -234,11 +261,6 @@ extension ConnectionTracker {
                 }
             }
         case .synSent, .synAckSent:
-            if syn, base & 0xFFFF_FFFF != e.start & 0xFFFF_FFFF {
-                // SYN_seq_jump: a new ISN re-initialises the sequence space.
-                e.start = base; e.last = base; e.ack = base
-                e.delivered = 0; e.oooStart = 0; e.oooEnd = 0
-            }
             if fin {
                 e.setState(.closed)
                 actions.insert(.closeIncomplete)
@@ -260,10 +282,10 @@ extension ConnectionTracker {
                 actions.insert(.closeIncomplete)
             }
         case .closed:
-            if !e.flags.contains(.didClose) { actions.insert(.closeIncomplete) }
+            // After a FIN exchange a RST changes nothing; a RST after our FIN alone resets.
             if rst, q.state != .closed {
                 e.setState(.reset)
-                actions.insert(.closeIncomplete)
+                if !e.flags.contains(.didClose) { actions.insert(.closeIncomplete) }
             }
         case .reset:
             break
@@ -278,6 +300,7 @@ extension ConnectionTracker {
 
     /// `ConnectionClosed` (§3.5): returns whether the close is complete.
     func connectionClosed(_ e: inout Side, _ q: inout Side) -> Actions {
+        if e.flags.contains(.didClose) { return [] }  // nothing new to report
         e.flags.insert(.didClose)
         let complete = e.state == .reset || q.flags.contains(.didClose) || q.state == .inactive
         return complete ? .closeComplete : (e.prevState != .inactive ? .expireLater : [])

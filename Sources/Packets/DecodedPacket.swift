@@ -40,6 +40,8 @@ public struct Layers: OptionSet, Sendable, Hashable {
     public static let pppoe = Layers(rawValue: 1 << 16)
     /// A TCP or UDP header cut short after its ports: the ports are valid, nothing else is.
     public static let partialTransport = Layers(rawValue: 1 << 17)
+    /// An SCTP common header (RFC 9260 §3.1): ports and verification tag.
+    public static let sctp = Layers(rawValue: 1 << 18)
 }
 
 /// Odd things about a packet that still decodes (Zeek calls them "weirds").
@@ -336,7 +338,7 @@ public struct DecodedPacket: Sendable {
     @inlinable public var isNonFirstFragment: Bool { layers.contains(.fragment) && fragmentOffset > 0 }
 
     /// Whether the packet has TCP or UDP ports (possibly from a header cut after them).
-    @inlinable public var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp, .partialTransport]) }
+    @inlinable public var hasPorts: Bool { !layers.isDisjoint(with: [.tcp, .udp, .sctp, .partialTransport]) }
 }
 
 /// IPv6 extension headers (RFC 8200 §4), as a set.

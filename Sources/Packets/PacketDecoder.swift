@@ -350,6 +350,13 @@ struct Cursor: ~Escapable {
         case 17: decodeUDP(at: offset, length: length, available: available, &p)
         case 1 where p.ipVersion == 4: decodeICMP(at: offset, length: length, available: available, &p)
         case 58 where p.ipVersion == 6: decodeICMP(at: offset, length: length, available: available, &p)
+        case 132 where length >= 12 && available >= 12:
+            // SCTP common header: ports for flow keys and Community ID; chunks are not decoded.
+            let h = frame.extracting(offset..<(offset + 12))
+            p.layers.insert(.sctp)
+            p.sourcePort = h.be16(at: 0)
+            p.destinationPort = h.be16(at: 2)
+            setPayload(at: offset + 12, length: length - 12, available: available - 12, &p)
         default:
             setPayload(at: offset, length: length, available: available, &p)
         }
