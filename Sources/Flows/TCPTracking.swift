@@ -166,7 +166,10 @@ extension ConnectionTracker {
         switch e.state {
         case .inactive:
             // Without a SYN, number as though one had been seen; the first segment is not a retransmission.
-            if syn { reset(start: s, last: s &+ segmentLength) } else { reset(start: s &- 1, last: s) }
+            if syn { reset(start: s, last: s &+ segmentLength) } else {
+                let start = UInt64(seq &- 1)
+                reset(start: start, last: start &+ 1)
+            }
         case .synSent, .synAckSent:
             if syn, s != e.start & 0xFFFF_FFFF { reset(start: s, last: s &+ segmentLength) }  // SYN_seq_jump
         case .established, .partial:
