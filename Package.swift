@@ -29,6 +29,8 @@ let package = Package(
         .executableTarget(name: "flowtrack", dependencies: ["FlowTrackCLI"]),
         .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Pcap"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
+        .testTarget(name: "FlowTrackTests", dependencies: ["FlowTrack"]),
         .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack"]),
     ],
     swiftLanguageModes: [.v6]

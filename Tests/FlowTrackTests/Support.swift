@@ -1,0 +1,38 @@
+import FlowTrack
+import Foundation
+
+enum Paths {
+    static let repository: String = {
+        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+    static func fixture(_ name: String) -> String { repository + "/Fixtures/" + name }
+    static let corpus = repository + "/../shared/corpus"
+}
+
+/// Tracks the given captures and returns every connection record, oldest first.
+func track(_ files: [String], configure: (inout TrackerConfiguration) -> Void = { _ in }) throws -> (rows: [Connection], statistics: TrackerStatistics) {
+    var configuration = TrackerConfiguration()
+    configuration.uidSeed = 42
+    configure(&configuration)
+    var pipeline = FlowTracker(configuration: configuration)
+    var rows: [Connection] = []
+    for file in files {
+        try pipeline.run(file: file) { if case let .ended(c) = $0 { rows.append(c) } }
+    }
+    pipeline.finish { if case let .ended(c) = $0 { rows.append(c) } }
+    rows.sort { ($0.startTime, $0.originator.port) < ($1.startTime, $1.originator.port) }
+    return (rows, pipeline.statistics)
+}
+
+/// A JSON Lines row parsed back by Foundation, as a pipeline consumer would.
+func jsonObject(_ c: Connection, communityID: Bool = false) throws -> [String: Any] {
+    let line = JSONLinesWriter(columns: ConnLogColumns(communityID: communityID)).row(c)
+    return try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+}
+
+func readLines(_ path: String) -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").map(String.init)
+}

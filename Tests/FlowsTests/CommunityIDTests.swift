@@ -1,0 +1,33 @@
+@testable import Flows
+import Testing
+
+/// Community ID v1 against the values in corelight/community-id-spec's README and
+/// Zeek's baselines (ZEEK_SEMANTICS §10).
+@Suite struct CommunityIDTests {
+    @Test func sha1KnownAnswers() {
+        let hex = { (d: [UInt8]) in d.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
+        #expect(hex(SHA1.digest([])) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        #expect(hex(SHA1.digest(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(hex(SHA1.digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+                == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
+    }
+
+    @Test func base64() {
+        #expect(CommunityID.base64(Array("f".utf8)) == "Zg==")
+        #expect(CommunityID.base64(Array("fo".utf8)) == "Zm8=")
+        #expect(CommunityID.base64(Array("foo".utf8)) == "Zm9v")
+    }
+
+    @Test func specExampleTCP() {
+        // community-id-spec README: 128.232.110.120:34855 -> 66.35.250.204:80 TCP.
+        let id = CommunityID.v1(ipProtocol: 6, source: Endpoint(IPAddress("128.232.110.120")!, 34855),
+                                destination: Endpoint(IPAddress("66.35.250.204")!, 80))
+        #expect(id == "1:LQU9qZlK+B5F3KDmev6m5PMibrg=")
+        // Order does not matter.
+        #expect(CommunityID.v1(ipProtocol: 6, source: Endpoint(IPAddress("66.35.250.204")!, 80),
+                               destination: Endpoint(IPAddress("128.232.110.120")!, 34855)) == id)
+        // The seed does.
+        #expect(CommunityID.v1(ipProtocol: 6, source: Endpoint(IPAddress("128.232.110.120")!, 34855),
+                               destination: Endpoint(IPAddress("66.35.250.204")!, 80), seed: 1) != id)
+    }
+}

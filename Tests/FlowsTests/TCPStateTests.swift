@@ -1,0 +1,104 @@
+@testable import Flows
+import Testing
+
+/// Every commented transition of `tcp_conntracks` (CONNTRACK_SEMANTICS §2).
+@Suite struct TCPStateTests {
+    @Test func tableHasOneEntryPerDirectionClassAndState() {
+        #expect(TCPState.transitions.count == 2 * SegmentClass.count * TCPState.stored)
+    }
+
+    @Test(arguments: [
+        // original direction
+        (Direction.original, SegmentClass.syn, TCPState.none, TCPState.synSent),
+        (.original, .syn, .synSent, .synSent), (.original, .syn, .established, .ignore), (.original, .syn, .timeWait, .synSent),
+        (.original, .syn, .close, .synSent), (.original, .syn, .synSent2, .synSent2),
+        (.original, .synAck, .none, .invalid), (.original, .synAck, .synReceived, .synReceived),
+        (.original, .synAck, .synSent2, .synReceived), (.original, .synAck, .established, .invalid),
+        (.original, .fin, .none, .invalid), (.original, .fin, .synSent, .invalid), (.original, .fin, .synReceived, .finWait),
+        (.original, .fin, .established, .finWait), (.original, .fin, .finWait, .lastAck), (.original, .fin, .closeWait, .lastAck),
+        (.original, .fin, .timeWait, .timeWait), (.original, .fin, .close, .close),
+        (.original, .ack, .none, .established), (.original, .ack, .synSent, .invalid), (.original, .ack, .synReceived, .established),
+        (.original, .ack, .finWait, .closeWait), (.original, .ack, .lastAck, .timeWait), (.original, .ack, .synSent2, .invalid),
+        (.original, .rst, .none, .invalid), (.original, .rst, .synSent, .close), (.original, .rst, .established, .close),
+        (.original, .rst, .timeWait, .close), (.original, .none, .established, .invalid),
+        // reply direction
+        (.reply, .syn, .none, .invalid), (.reply, .syn, .synSent, .synSent2), (.reply, .syn, .timeWait, .synSent),
+        (.reply, .syn, .established, .invalid), (.reply, .synAck, .synSent, .synReceived), (.reply, .synAck, .synSent2, .synReceived),
+        (.reply, .synAck, .synReceived, .ignore), (.reply, .synAck, .established, .ignore), (.reply, .synAck, .none, .invalid),
+        (.reply, .fin, .established, .finWait), (.reply, .fin, .finWait, .lastAck), (.reply, .fin, .synSent, .invalid),
+        (.reply, .ack, .synSent, .ignore), (.reply, .ack, .synReceived, .synReceived), (.reply, .ack, .established, .established),
+        (.reply, .ack, .finWait, .closeWait), (.reply, .ack, .lastAck, .timeWait), (.reply, .ack, .synSent2, .ignore),
+        (.reply, .ack, .none, .invalid), (.reply, .rst, .synReceived, .close), (.reply, .rst, .none, .invalid),
+        (.reply, .none, .synSent, .invalid),
+    ])
+    func transition(_ d: Direction, _ c: SegmentClass, _ from: TCPState, _ to: TCPState) {
+        #expect(TCPState.next(d, c, from) == to)
+    }
+
+    @Test(arguments: [
+        (TCPFlags.syn, SegmentClass.syn), ([.syn, .ack], .synAck), ([.fin, .ack], .fin), (.ack, .ack),
+        ([.ack, .psh], .ack), ([.rst, .ack], .rst), ([.syn, .rst], .rst), ([], .none), (.fin, .fin),
+    ] as [(TCPFlags, SegmentClass)])
+    func classification(_ flags: TCPFlags, _ expected: SegmentClass) {
+        #expect(SegmentClass(flags) == expected)
+    }
+
+    @Test func flagValidityFollowsTcpError() {
+        #expect(SegmentClass.isValid(.syn) && SegmentClass.isValid([.syn, .ack]) && SegmentClass.isValid([.fin, .ack]))
+        #expect(SegmentClass.isValid([.ack, .psh, .ece, .cwr]) && SegmentClass.isValid(.rst) && SegmentClass.isValid([.rst, .ack]))
+        #expect(!SegmentClass.isValid(.fin) && !SegmentClass.isValid([]) && !SegmentClass.isValid([.syn, .fin]))
+        #expect(!SegmentClass.isValid([.fin, .rst, .ack]) && !SegmentClass.isValid([.syn, .rst]))
+    }
+
+    @Test func conntrackTimeouts() {
+        #expect(TrackerConfiguration.conntrackTimeout(.established) == 432_000)
+        #expect(TrackerConfiguration.conntrackTimeout(.synSent) == 120)
+        #expect(TrackerConfiguration.conntrackTimeout(.close) == 10)
+        #expect(TrackerConfiguration.conntrackTimeout(.lastAck) == 30)
+    }
+}
+
+@Suite struct HistoryAndHelpersTests {
+    @Test func historyStoresMoreThanItsInlineLetters() {
+        var h = History()
+        let letters = Array("ShADadTTTtttWwCcGgFfRr^".utf8)
+        for l in letters { h.append(l) }
+        #expect(h.string == "ShADadTTTtttWwCcGgFfRr^")
+        #expect(h.letters == letters)
+        var one = History()
+        one.append(UInt8(ascii: "H"))
+        #expect(one.isExactly(UInt8(ascii: "H")) && !h.isExactly(UInt8(ascii: "S")))
+    }
+
+    @Test func logarithmicCounterFiresOnPowersOfTen() {
+        var counter: UInt32 = 0
+        var fired: [UInt32] = []
+        for _ in 0..<1500 { if ConnectionTracker.bump(&counter) { fired.append(counter) } }
+        #expect(fired == [1, 10, 100, 1000])
+    }
+
+    @Test func sequenceExtensionAcrossWrap() {
+        #expect(extend(0x0000_0010, near: 0xFFFF_FFF0) == 0x1_0000_0010)
+        #expect(extend(0xFFFF_FFF0, near: 0x1_0000_0010) == 0xFFFF_FFF0)
+        #expect(extend(500, near: 400) == 500)
+        #expect(extend(5, near: 3) == 5)
+    }
+
+    @Test func rstos0HistoryPattern() {
+        for yes in ["SR", "SaR", "^SR", "SrR", "SdR", "ShR"] { #expect(ConnectionTracker.historyIsRSTOS0(Array(yes.utf8)), "\(yes)") }
+        for no in ["SaFR", "SHR", "SAR", "R", "hSR", "S"] { #expect(!ConnectionTracker.historyIsRSTOS0(Array(no.utf8)), "\(no)") }
+    }
+
+    @Test func subnetsAndLocalNetworks() {
+        let net = Subnet("10.1.0.0/16")!
+        #expect(net.contains(IPAddress("10.1.255.3")!) && !net.contains(IPAddress("10.2.0.1")!))
+        #expect(Subnet("192.168.1.77/24")!.description == "192.168.1.0/24")
+        #expect(Subnet("2001:db8::/32")!.contains(IPAddress("2001:db8:ffff::1")!))
+        #expect(!Subnet("2001:db8::/32")!.contains(IPAddress("10.0.0.1")!))
+        #expect(Subnet("10.0.0.0/33") == nil && Subnet("banana") == nil)
+        let zeek = LocalNetworks.zeekDefault
+        #expect(zeek.contains(IPAddress("192.168.3.4")!) && zeek.contains(IPAddress("fe80::1")!))
+        #expect(zeek.contains(IPAddress("2002:c0a8:0101::1")!))  // 6to4 image of 192.168.1.1
+        #expect(!zeek.contains(IPAddress("8.8.8.8")!) && !zeek.contains(IPAddress("2606:4700::1111")!))
+    }
+}
