@@ -10,15 +10,119 @@ public enum ConnectionFormat: String, Sendable, CaseIterable {
     case csv
 }
 
-/// A conn.log column value: text, a number, or unset.
-enum FieldValue {
-    case text(String)
-    case number(String)
-    case bool(Bool)
-    case unset
+/// Receives one row's fields in column order; each format implements it.
+protocol FieldWriter {
+    /// A text field (escaped by the format).
+    mutating func text(_ name: StaticString, _ value: String)
+    /// An unsigned integer.
+    mutating func count(_ name: StaticString, _ value: UInt64)
+    /// Seconds with 6 decimals from nanoseconds (Zeek's `time` and `interval`).
+    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64)
+    /// A boolean.
+    mutating func bool(_ name: StaticString, _ value: Bool)
+    /// An unset field.
+    mutating func unset(_ name: StaticString)
+    /// An IP address.
+    mutating func address(_ name: StaticString, _ value: IPAddress)
 }
 
-/// Writes connection records in Zeek's conn.log layout (ZEEK_SEMANTICS §0).
+/// Bytes of a row being built: decimal and fixed-point numbers are written
+/// directly, without intermediate strings.
+struct RowBytes {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(320) }
+
+    mutating func append(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func decimal(_ value: UInt64) {
+        if value < 10 { bytes.append(48 + UInt8(value)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            while v > 0 { d[n] = 48 + UInt8(v % 10); v /= 10; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        }
+    }
+
+    /// An address in its RFC 5952 text form (IPv4 written directly).
+    mutating func address(_ a: IPAddress) {
+        if let v = a.ipv4Value {
+            decimal(UInt64(v >> 24)); bytes.append(46)
+            decimal(UInt64(v >> 16 & 0xFF)); bytes.append(46)
+            decimal(UInt64(v >> 8 & 0xFF)); bytes.append(46)
+            decimal(UInt64(v & 0xFF))
+        } else {
+            bytes += a.description.utf8
+        }
+    }
+
+    /// `seconds.micro` rounded to the microsecond, as Zeek prints times.
+    mutating func seconds(_ nanoseconds: Int64) {
+        var micros = nanoseconds >= 0 ? (nanoseconds + 500) / 1000 : -((-nanoseconds + 500) / 1000)
+        if micros < 0 { bytes.append(45); micros = -micros }
+        decimal(UInt64(micros / 1_000_000))
+        bytes.append(46)
+        let fraction = micros % 1_000_000
+        var divisor: Int64 = 100_000
+        while divisor > 0 { bytes.append(48 + UInt8(fraction / divisor % 10)); divisor /= 10 }
+    }
+}
+
+/// Zeek ASCII TSV fields.
+struct ZeekFields: FieldWriter {
+    var row = RowBytes()
+    var first = true
+    mutating func separate() { if first { first = false } else { row.bytes.append(9) } }
+    mutating func text(_ name: StaticString, _ value: String) { separate(); Escaping.zeek(value, into: &row.bytes) }
+    mutating func count(_ name: StaticString, _ value: UInt64) { separate(); row.decimal(value) }
+    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
+    mutating func bool(_ name: StaticString, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
+    mutating func unset(_ name: StaticString) { separate(); row.bytes.append(45) }
+    mutating func address(_ name: StaticString, _ value: IPAddress) { separate(); row.address(value) }
+}
+
+/// JSON object fields; unset fields are left out, as Zeek's JSON writer does.
+struct JSONFields: FieldWriter {
+    var row = RowBytes()
+    var first = true
+    mutating func key(_ name: StaticString) {
+        row.bytes.append(first ? 123 : 44)
+        first = false
+        row.bytes.append(34)
+        row.append(name)
+        row.bytes.append(34)
+        row.bytes.append(58)
+    }
+    mutating func text(_ name: StaticString, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
+    mutating func count(_ name: StaticString, _ value: UInt64) { key(name); row.decimal(value) }
+    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { key(name); row.seconds(nanoseconds) }
+    mutating func bool(_ name: StaticString, _ value: Bool) { key(name); row.append(value ? "true" : "false") }
+    mutating func unset(_ name: StaticString) {}
+    mutating func address(_ name: StaticString, _ value: IPAddress) {
+        key(name); row.bytes.append(34); row.address(value); row.bytes.append(34)
+    }
+}
+
+/// CSV fields (RFC 4180); unset fields are empty.
+struct CSVFields: FieldWriter {
+    var row = RowBytes()
+    var first = true
+    mutating func separate() { if first { first = false } else { row.bytes.append(44) } }
+    mutating func text(_ name: StaticString, _ value: String) { separate(); Escaping.csv(value, into: &row.bytes) }
+    mutating func count(_ name: StaticString, _ value: UInt64) { separate(); row.decimal(value) }
+    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
+    mutating func bool(_ name: StaticString, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
+    mutating func unset(_ name: StaticString) { separate() }
+    mutating func address(_ name: StaticString, _ value: IPAddress) { separate(); row.address(value) }
+}
+
+/// The conn.log columns (ZEEK_SEMANTICS §0), written the same way for every format.
 public struct ConnLogColumns: Sendable {
     /// Whether to add the `community_id` column.
     public var communityID: Bool
@@ -45,37 +149,45 @@ public struct ConnLogColumns: Sendable {
         Self.zeekNames + (communityID ? ["community_id"] : []) + (extras && !zeek ? Self.extraNames : [])
     }
 
-    func values(_ c: Connection, zeek: Bool) -> [FieldValue] {
+    /// Writes one connection's fields in column order.
+    func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter) {
         let hasDuration = c.duration > 0
         let o = c.originatorCounters, r = c.responderCounters
-        var v: [FieldValue] = [
-            .number(TimeFormat.epochMicros(c.startTime)),
-            .text(c.uid),
-            .text(c.originator.address.description), .number(String(c.originator.port)),
-            .text(c.responder.address.description), .number(String(c.responder.port)),
-            .text(c.transport.description),
-            .unset,
-            hasDuration ? .number(TimeFormat.interval(c.duration)) : .unset,
-            hasDuration ? .number(String(o.bytes)) : .unset,
-            hasDuration ? .number(String(r.bytes)) : .unset,
-            .text(c.connState.description),
-            c.localOriginator.map { .bool($0) } ?? .unset,
-            c.localResponder.map { .bool($0) } ?? .unset,
-            .number(String(c.missedBytes)),
-            c.history.isEmpty ? .unset : .text(c.history),
-            .number(String(o.packets)), .number(String(o.ipBytes)),
-            .number(String(r.packets)), .number(String(r.ipBytes)),
-            .unset,
-            .number(String(c.ipProtocol)),
-        ]
-        if communityID { v.append(.text(c.communityID)) }
-        if extras && !zeek {
-            v += [c.tcpState.map { .text($0.description) } ?? .unset,
-                  c.endReason.map { .text($0.description) } ?? .unset,
-                  .number(String(o.payloadBytes)), .number(String(r.payloadBytes)),
-                  .number(String(o.retransmissions)), .number(String(r.retransmissions))]
+        w.seconds("ts", c.startTime.nanoseconds)
+        w.text("uid", c.uid)
+        w.address("id.orig_h", c.originator.address)
+        w.count("id.orig_p", UInt64(c.originator.port))
+        w.address("id.resp_h", c.responder.address)
+        w.count("id.resp_p", UInt64(c.responder.port))
+        w.text("proto", c.transport.description)
+        if let service = c.service { w.text("service", service) } else { w.unset("service") }
+        if hasDuration {
+            w.seconds("duration", c.duration)
+            w.count("orig_bytes", o.bytes)
+            w.count("resp_bytes", r.bytes)
+        } else {
+            w.unset("duration"); w.unset("orig_bytes"); w.unset("resp_bytes")
         }
-        return v
+        w.text("conn_state", c.connState.description)
+        if let l = c.localOriginator { w.bool("local_orig", l) } else { w.unset("local_orig") }
+        if let l = c.localResponder { w.bool("local_resp", l) } else { w.unset("local_resp") }
+        w.count("missed_bytes", c.missedBytes)
+        if c.history.isEmpty { w.unset("history") } else { w.text("history", c.history) }
+        w.count("orig_pkts", o.packets)
+        w.count("orig_ip_bytes", o.ipBytes)
+        w.count("resp_pkts", r.packets)
+        w.count("resp_ip_bytes", r.ipBytes)
+        w.unset("tunnel_parents")
+        w.count("ip_proto", UInt64(c.ipProtocol))
+        if communityID { w.text("community_id", c.communityID) }
+        if extras && !zeek {
+            if let s = c.tcpState { w.text("tcp_state", s.description) } else { w.unset("tcp_state") }
+            if let e = c.endReason { w.text("end_reason", e.description) } else { w.unset("end_reason") }
+            w.count("orig_payload_bytes", o.payloadBytes)
+            w.count("resp_payload_bytes", r.payloadBytes)
+            w.count("orig_retransmissions", o.retransmissions)
+            w.count("resp_retransmissions", r.retransmissions)
+        }
     }
 }
 
@@ -95,17 +207,16 @@ public struct ZeekLogWriter: Sendable {
         return s
     }
 
-    /// One row.
-    public func row(_ c: Connection) -> String {
-        columns.values(c, zeek: true).map { value -> String in
-            switch value {
-            case let .text(t): return Escaping.zeek(t)
-            case let .number(n): return n
-            case let .bool(b): return b ? "T" : "F"
-            case .unset: return "-"
-            }
-        }.joined(separator: "\t") + "\n"
+    /// One row, as bytes ending in a newline.
+    public func rowBytes(_ c: Connection) -> [UInt8] {
+        var w = ZeekFields()
+        columns.write(c, zeek: true, to: &w)
+        w.row.bytes.append(10)
+        return w.row.bytes
     }
+
+    /// One row.
+    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
 
     /// The closing line.
     public func footer(closed: String) -> String { "#close\t\(closed)\n" }
@@ -119,19 +230,17 @@ public struct JSONLinesWriter: Sendable {
     /// Creates a writer.
     public init(columns: ConnLogColumns) { self.columns = columns }
 
-    /// One line.
-    public func row(_ c: Connection) -> String {
-        var parts: [String] = []
-        for (name, value) in zip(columns.names(zeek: false), columns.values(c, zeek: false)) {
-            switch value {
-            case let .text(t): parts.append("\"\(name)\":\(Escaping.json(t))")
-            case let .number(n): parts.append("\"\(name)\":\(n)")
-            case let .bool(b): parts.append("\"\(name)\":\(b)")
-            case .unset: continue
-            }
-        }
-        return "{" + parts.joined(separator: ",") + "}\n"
+    /// One line, as bytes ending in a newline.
+    public func rowBytes(_ c: Connection) -> [UInt8] {
+        var w = JSONFields()
+        columns.write(c, zeek: false, to: &w)
+        w.row.bytes.append(125)
+        w.row.bytes.append(10)
+        return w.row.bytes
     }
+
+    /// One line.
+    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
 }
 
 /// CSV writer (RFC 4180): a header row, then one row per connection; unset fields are empty.
@@ -145,64 +254,97 @@ public struct CSVWriter: Sendable {
     /// The header row.
     public var header: String { columns.names(zeek: false).map(Escaping.csv).joined(separator: ",") + "\r\n" }
 
-    /// One row.
-    public func row(_ c: Connection) -> String {
-        columns.values(c, zeek: false).map { value -> String in
-            switch value {
-            case let .text(t): return Escaping.csv(t)
-            case let .number(n): return n
-            case let .bool(b): return b ? "T" : "F"
-            case .unset: return ""
-            }
-        }.joined(separator: ",") + "\r\n"
+    /// One row, as bytes ending in CRLF.
+    public func rowBytes(_ c: Connection) -> [UInt8] {
+        var w = CSVFields()
+        columns.write(c, zeek: false, to: &w)
+        w.row.bytes.append(13)
+        w.row.bytes.append(10)
+        return w.row.bytes
     }
+
+    /// One row.
+    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
 }
 
 /// Escaping rules of each format, so no byte from a packet or file name can break a row.
 public enum Escaping {
-    /// Zeek ASCII: non-printable bytes, the separator and backslash as `\xNN`;
+    /// Zeek ASCII: control bytes (the tab separator among them) and backslash as `\xNN`;
     /// a field that would read as unset or empty is escaped too.
     public static func zeek(_ s: String) -> String {
-        if s == "-" { return "\\x2d" }
-        if s == "(empty)" { return "\\x28empty)" }
-        var out = ""
+        var out: [UInt8] = []
+        zeek(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func zeek(_ s: String, into out: inout [UInt8]) {
+        if s == "-" { out += Array("\\x2d".utf8); return }
+        if s == "(empty)" { out += Array("\\x28empty)".utf8); return }
         for byte in s.utf8 {
-            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") || byte >= 0x80 {
-                out += "\\x" + hex2(byte)
+            // Zeek writes valid UTF-8 as is (LogAscii::enable_utf_8) and escapes control bytes.
+            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") {
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+                hex2(byte, into: &out)
             } else {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                out.append(byte)
             }
         }
-        return out
     }
 
     /// A JSON string literal (RFC 8259 §7).
     public static func json(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u00" + hex2(UInt8(truncatingIfNeeded: scalar.value))
-                } else if scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += "\\u" + String(scalar.value, radix: 16)  // line separators break JavaScript consumers
+        var out: [UInt8] = []
+        json(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func json(_ s: String, into out: inout [UInt8]) {
+        out.append(34)
+        var u = s.utf8.makeIterator()
+        while let byte = u.next() {
+            switch byte {
+            case 34: out += [92, 34]
+            case 92: out += [92, 92]
+            case 10: out += [92, 110]
+            case 13: out += [92, 114]
+            case 9: out += [92, 116]
+            case 0..<0x20, 0x7F:
+                out += [92, 117, 48, 48]  // \u00XX
+                hex2(byte, into: &out)
+            case 0xE2:
+                // U+2028 and U+2029 (E2 80 A8/A9) break JavaScript consumers: escape them.
+                let b1 = u.next(), b2 = u.next()
+                if b1 == 0x80, let b2, b2 == 0xA8 || b2 == 0xA9 {
+                    out += Array("\\u202".utf8)
+                    out.append(b2 == 0xA8 ? 56 : 57)
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    out.append(byte)
+                    if let b1 { out.append(b1) }
+                    if let b2 { out.append(b2) }
                 }
+            default:
+                out.append(byte)  // valid UTF-8 passes through
             }
         }
-        return out + "\""
+        out.append(34)
     }
 
     /// An RFC 4180 field: quoted when it holds a comma, quote, CR or LF, with quotes doubled.
     public static func csv(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
-        return "\"" + s.replacingAll("\"", with: "\"\"") + "\""
+        var out: [UInt8] = []
+        csv(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func csv(_ s: String, into out: inout [UInt8]) {
+        let needsQuotes = s.utf8.contains { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }
+        guard needsQuotes else { out += s.utf8; return }
+        out.append(34)
+        for byte in s.utf8 {
+            out.append(byte)
+            if byte == 34 { out.append(34) }
+        }
+        out.append(34)
     }
 
     /// Replaces control characters for a terminal table.
@@ -210,19 +352,15 @@ public enum Escaping {
         String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 
-    static func hex2(_ b: UInt8) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+    static func hex2(_ b: UInt8, into out: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        digits.withUTF8Buffer { d in
+            out.append(d[Int(b >> 4)])
+            out.append(d[Int(b & 15)])
+        }
     }
 }
 
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for ch in self { if ch == target { out += replacement } else { out.append(ch) } }
-        return out
-    }
-}
 
 /// The netstat-style table: one row per connection, aligned columns.
 public struct ConnectionTable: Sendable {

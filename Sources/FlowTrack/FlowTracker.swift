@@ -45,7 +45,9 @@ public struct FlowTracker {
         var packet = DecodedPacket()
         var tracker = self.tracker
         var stats = packetStatistics
+        var count = 0
         defer {
+            stats.addLinkType(linkType, packets: count)
             self.tracker = tracker
             packetStatistics = stats
         }
@@ -54,7 +56,8 @@ public struct FlowTracker {
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
                 return meta
             }) else { break }
-            stats.add(packet, linkType: linkType)
+            count += 1
+            stats.add(packet)
             tracker.process(packet, at: meta.timestamp, handler)
             if let progress, file.packetsRead & 0xFFFF == 0 { progress(file.packetsRead, 0) }
         }

@@ -31,12 +31,11 @@ public struct PacketStatistics: Sendable {
     /// Empty totals.
     public init() {}
 
-    /// Adds one packet.
-    public mutating func add(_ p: DecodedPacket, linkType: LinkType) {
+    /// Adds one packet of a capture whose link type is counted with ``addLinkType(_:packets:)``.
+    public mutating func add(_ p: DecodedPacket) {
         packets += 1
         wireBytes += p.wireLength
         capturedBytes += p.capturedLength
-        linkTypes[linkType, default: 0] += 1
         if p.vlanCount > 0 { vlanTagged += 1 }
         switch p.ipVersion {
         case 4: ipv4 += 1
@@ -50,6 +49,11 @@ public struct PacketStatistics: Sendable {
         if let m = p.malformed { malformed[m, default: 0] += 1 }
         if let c = p.cut { cut[c, default: 0] += 1 }
         if p.ipChecksum == .bad || p.transportChecksum == .bad { badChecksums += 1 }
+    }
+
+    /// Counts `packets` packets of a link type (once per file, not per packet).
+    public mutating func addLinkType(_ linkType: LinkType, packets: Int) {
+        linkTypes[linkType, default: 0] += packets
     }
 
     /// Malformed packets in all.

@@ -84,6 +84,7 @@ public struct ConnCommand: ParsableCommand {
         var c = TrackerConfiguration()
         c.verifyChecksums = !ignoreChecksums
         c.communityIDSeed = communityIDSeed
+        c.computeCommunityID = communityID
         c.maxFlows = maxFlows
         c.profile = timeouts == "conntrack" ? .conntrack : .zeek
         c.uidSeed = seed ?? UInt64.random(in: 0...UInt64.max)
@@ -120,15 +121,13 @@ public struct ConnCommand: ParsableCommand {
         default: break
         }
         var status = ExitStatus.success
-        let emit: (ConnectionEvent) -> Void = { _ in }
-        _ = emit
         func write(_ event: ConnectionEvent, _ out: inout some TextSink) {
             guard case let .ended(c) = event else { return }
             switch chosen {
             case .table: tableRows.append(c)
-            case .zeek: out.write(zeek.row(c))
-            case .json: out.write(json.row(c))
-            case .csv: out.write(csv.row(c))
+            case .zeek: out.write(bytes: zeek.rowBytes(c))
+            case .json: out.write(bytes: json.rowBytes(c))
+            case .csv: out.write(bytes: csv.rowBytes(c))
             }
         }
         for path in files {

@@ -4,6 +4,8 @@ import Pcap
 public protocol TextSink {
     /// Appends text.
     mutating func write(_ text: String)
+    /// Appends UTF-8 bytes.
+    mutating func write(bytes: [UInt8])
     /// Pushes buffered text to its destination.
     mutating func flush()
 }
@@ -29,6 +31,12 @@ public struct FileDescriptorSink: TextSink {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// Appends UTF-8 bytes, flushing when the buffer passes 64 KiB.
+    public mutating func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     /// Writes out everything buffered.
     public mutating func flush() {
         StandardStream.write(buffer, to: fd)
@@ -44,6 +52,8 @@ public struct StringSink: TextSink {
     public init() {}
     /// Appends text.
     public mutating func write(_ text: String) { self.text += text }
+    /// Appends UTF-8 bytes.
+    public mutating func write(bytes: [UInt8]) { text += String(decoding: bytes, as: UTF8.self) }
     /// Does nothing: the text is already in memory.
     public mutating func flush() {}
 }

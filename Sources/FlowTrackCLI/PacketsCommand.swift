@@ -90,13 +90,16 @@ public struct PacketsCommand: ParsableCommand {
             throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName)
         }
         var packet = DecodedPacket()
+        var count = 0
+        defer { statistics.addLinkType(linkType, packets: count) }
         while remaining > 0 {
             guard let meta = try file.next({ meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
                 return meta
             }) else { break }
             remaining -= 1
-            statistics.add(packet, linkType: linkType)
+            count += 1
+            statistics.add(packet)
             if !stats { out.write(PacketLine.format(meta, packet, epoch: epoch) + "\n") }
         }
     }

@@ -68,6 +68,8 @@ public struct Connection: Sendable, Equatable {
     public var responder: Endpoint
     /// Zeek's `proto`.
     public var transport: TransportProtocol
+    /// The service named by the server port (port-based, not payload-based); `nil` when unknown.
+    public var service: String?
     /// The IP protocol number.
     public var ipProtocol: UInt8
     /// Zeek's `conn_state`.
@@ -110,6 +112,7 @@ public struct Connection: Sendable, Equatable {
         self.originator = originator
         self.responder = responder
         self.transport = transport
+        self.service = nil
         self.ipProtocol = ipProtocol
         self.connState = connState
         self.history = history

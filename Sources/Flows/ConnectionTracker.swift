@@ -19,6 +19,8 @@ public struct ConnectionTracker {
     var timers = TimerQueue()
     var now: Int64 = .min
     var nextSerial: UInt64 = 1
+    /// History letters beyond the 32 kept inline, by connection serial (rare).
+    var overflow: [UInt64: [UInt8]] = [:]
     let ns: Timeouts
 
     /// Timeouts in nanoseconds.
@@ -112,29 +114,37 @@ public struct ConnectionTracker {
         }
         statistics.tracked += 1
 
-        var c = table[e]
-        let before = configuration.events.contains(.stateChanged) ? reportedState(c) : 0
+        let verify = configuration.verifyChecksums
+        let wantStates = configuration.events.contains(.stateChanged)
+        let before = wantStates ? Self.reportedState(table[e]) : 0
         var actions: Actions = []
         switch transport {
-        case .tcp: actions = processTCP(&c, p, fromA: fromA, time: t)
-        case .udp: processUDP(&c, p, fromA: fromA, time: t)
-        case .icmp: processICMP(&c, p, fromA: fromA, time: t)
+        case .tcp:
+            actions = Self.processTCP(&table[e], p, fromA: fromA, time: t, verify: verify)
+            if p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&table[e], p.tcp.flags, fromA: fromA) }
+        case .udp: Self.processUDP(&table[e], p, fromA: fromA, time: t, verify: verify)
+        case .icmp: Self.processICMP(&table[e], p, fromA: fromA, time: t, verify: verify)
         case .unknown:
-            c.lastTime = t
-            count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
+            table[e].lastTime = t
+            Self.count(&table[e], fromA: fromA, ipBytes: p.ipTotalLength)
         }
-        if transport == .tcp, p.cut != .tcp, !(configuration.verifyChecksums && p.transportChecksum == .bad) {
-            conntrack(&c, p.tcp.flags, fromA: fromA)
-        }
-        table[e] = c
+        if table[e].history.spillCount > 0 { spill(e) }
         schedule(e, actions, time: t)
-        if configuration.events.contains(.stateChanged) {
-            let after = reportedState(table[e])
+        if wantStates {
+            let after = Self.reportedState(table[e])
             if after != before {
                 table[e].lastReported = after
                 emit(.stateChanged(record(e, reason: nil)))
             }
         }
+    }
+
+    /// Moves history letters beyond the inline ones to the side table.
+    mutating func spill(_ e: Int) {
+        let serial = table[e].serial
+        var h = table[e].history
+        overflow[serial, default: []].append(contentsOf: h.takeSpill())
+        table[e].history = h
     }
 
     /// Fires every timer due at or before `time` (network time never goes backwards).
@@ -271,7 +281,7 @@ public struct ConnectionTracker {
     // MARK: Counting
 
     /// ConnSize: one packet and the IP total length to the sender's side.
-    func count(_ c: inout ConnectionState, fromA: Bool, ipBytes: Int) {
+    static func count(_ c: inout ConnectionState, fromA: Bool, ipBytes: Int) {
         if fromA {
             c.a.packets &+= 1
             c.a.ipBytes &+= UInt64(ipBytes)
@@ -291,9 +301,9 @@ public struct ConnectionTracker {
 
     // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)
 
-    mutating func processUDP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) {
+    static func processUDP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) {
         let isOrig = fromA == c.origIsA
-        if configuration.verifyChecksums, p.transportChecksum == .bad {
+        if verify, p.transportChecksum == .bad {
             let letter = fromA ? Self.bump(&c.a.badChecksums) : Self.bump(&c.b.badChecksums)
             if letter { c.addHistory(UInt8(ascii: "C"), isOrig: isOrig) }
             return
@@ -308,15 +318,15 @@ public struct ConnectionTracker {
         } else {
             c.b.flags.insert(.active); c.b.payloadBytes &+= data
         }
-        count(&c, fromA: fromA, ipBytes: ipBytes)
+        Self.count(&c, fromA: fromA, ipBytes: ipBytes)
     }
 
-    mutating func processICMP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) {
-        if configuration.verifyChecksums, p.transportChecksum == .bad { return }
+    static func processICMP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) {
+        if verify, p.transportChecksum == .bad { return }
         c.lastTime = time
         let data = UInt64(max(0, p.ipTotalLength - p.ipHeaderLength - 8))
         if fromA { c.a.payloadBytes &+= data } else { c.b.payloadBytes &+= data }
-        if p.cut == nil { count(&c, fromA: fromA, ipBytes: p.ipTotalLength) }
+        if p.cut == nil { Self.count(&c, fromA: fromA, ipBytes: p.ipTotalLength) }
     }
 }
 

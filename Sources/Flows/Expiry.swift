@@ -90,6 +90,7 @@ extension ConnectionTracker {
     mutating func end(_ e: Int, reason: EndReason, _ emit: (ConnectionEvent) -> Void) {
         statistics.ended[reason, default: 0] += 1
         if configuration.events.contains(.ended) { emit(.ended(record(e, reason: reason))) }
+        if table[e].history.count > History.inlineCapacity { overflow[table[e].serial] = nil }
         table[e].serial = 0
         table.remove(at: e)
     }
@@ -131,7 +132,7 @@ extension ConnectionTracker {
                 return oInactive ? .RSTRH : .RSTR
             }
             if os == .reset {
-                if rInactive { return historyIsRSTOS0(c.history.letters) ? .RSTOS0 : .OTH }
+                if rInactive { return historyIsRSTOS0(c.history.letters) ? .RSTOS0 : .OTH }  // the first 32 letters decide
                 return .RSTO
             }
             if os == .closed && rs == .closed { return .SF }
@@ -167,7 +168,7 @@ extension ConnectionTracker {
     }
 
     /// The pair (conn_state, kernel state) packed, to notice changes.
-    func reportedState(_ c: ConnectionState) -> UInt8 {
+    static func reportedState(_ c: ConnectionState) -> UInt8 {
         Self.connState(c).rawValue << 4 | c.tcpState.rawValue
     }
 
@@ -208,13 +209,15 @@ extension ConnectionTracker {
                                      retransmissions: UInt64(s.retransmissions), zeroWindows: UInt64(s.zeroWindows))
         }
         let local = configuration.localNetworks
-        let cid = CommunityID.v1(ipProtocol: key.ipProtocol, source: origin, destination: responder,
-                                 oneWay: key.isOneWay, seed: configuration.communityIDSeed)
+        let cid = configuration.computeCommunityID
+            ? CommunityID.v1(ipProtocol: key.ipProtocol, source: origin, destination: responder,
+                             oneWay: key.isOneWay, seed: configuration.communityIDSeed)
+            : ""
         let isTCP = c.transport == .tcp
         return Connection(
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
-            connState: Self.connState(c), history: c.history.string,
+            connState: Self.connState(c), history: String(decoding: c.history.letters + (c.history.count > History.inlineCapacity ? overflow[c.serial] ?? [] : []), as: UTF8.self),
             tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
             originatorCounters: counters(o, r), responderCounters: counters(r, o), missedBytes: c.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },

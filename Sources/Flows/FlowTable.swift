@@ -1,6 +1,7 @@
 /// An open-addressing hash table from ``FlowKey`` to a value, for millions of flows.
 ///
-/// Linear probing over an index of 64-bit slots (32 hash bits + entry number) at
+/// Linear probing over an index of 64-bit slots (the hash's low 32 bits, which
+/// also give the home position, + entry number) at
 /// most half full, backward-shift deletion (no tombstones), and entries kept in
 /// fixed-size chunks so growth never copies them nor doubles their memory.
 /// Removed entries are recycled. Not thread-safe: one owner task.
@@ -46,9 +47,8 @@ public struct FlowTable<Value> {
     /// The entry number for `key`, or `nil`.
     @inlinable
     public func find(_ key: FlowKey) -> Int? {
-        let hash = key.tableHash
-        let tag = hash >> 32
-        var i = Int(truncatingIfNeeded: hash) & mask
+        let tag = key.tableHash & 0xFFFF_FFFF
+        var i = Int(truncatingIfNeeded: tag) & mask
         while true {
             let slot = index[i]
             if slot == 0 { return nil }
@@ -87,7 +87,7 @@ public struct FlowTable<Value> {
     mutating func place(_ hash: UInt64, _ e: Int) {
         var i = Int(truncatingIfNeeded: hash) & mask
         while index[i] != 0 { i = (i + 1) & mask }
-        index[i] = (hash >> 32) << 32 | UInt64(e + 1)
+        index[i] = (hash & 0xFFFF_FFFF) << 32 | UInt64(e + 1)
     }
 
     /// Removes the entry number `e` (as returned by ``find(_:)`` or ``insert(_:_:)``).
@@ -103,8 +103,7 @@ public struct FlowTable<Value> {
         var hole = i
         var j = (i + 1) & mask
         while index[j] != 0 {
-            let entry = Int(truncatingIfNeeded: index[j] & 0xFFFF_FFFF) - 1
-            let home = Int(truncatingIfNeeded: chunks[entry >> Self.chunkShift][entry & Self.chunkMask].key.tableHash) & mask
+            let home = Int(truncatingIfNeeded: index[j] >> 32) & mask  // no entry access: the tag is the hash
             // Move j into the hole if its home is not cyclically in (hole, j].
             let inRange = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
             if !inRange {
@@ -140,9 +139,7 @@ public struct FlowTable<Value> {
         var newIndex = [UInt64](repeating: 0, count: size)
         let newMask = size - 1
         for slot in index where slot != 0 {
-            let e = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-            let hash = chunks[e >> Self.chunkShift][e & Self.chunkMask].key.tableHash
-            var i = Int(truncatingIfNeeded: hash) & newMask
+            var i = Int(truncatingIfNeeded: slot >> 32) & newMask
             while newIndex[i] != 0 { i = (i + 1) & newMask }
             newIndex[i] = slot
         }

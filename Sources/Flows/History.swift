@@ -1,37 +1,67 @@
-/// A connection's history string, stored inline for the first 16 letters so
-/// recording a letter allocates nothing (ZEEK_SEMANTICS §5).
+/// A connection's history string: the first 32 letters inline, so recording a
+/// letter never allocates and the connection state stays a plain value
+/// (ZEEK_SEMANTICS §5). Letters beyond 32 wait in `spill` until the tracker moves
+/// them to its side table after the packet.
 struct History {
-    var low: UInt64 = 0
-    var high: UInt64 = 0
-    var count: UInt8 = 0
-    var overflow: [UInt8] = []
+    static let inlineCapacity = 32
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// Letters recorded in all (inline and spilled).
+    var count: UInt16 = 0
+    var spill: UInt32 = 0
+    var spillCount: UInt8 = 0
 
     mutating func append(_ letter: UInt8) {
-        switch count {
-        case 0..<8: low |= UInt64(letter) << (UInt64(count) * 8)
-        case 8..<16: high |= UInt64(letter) << (UInt64(count - 8) * 8)
-        default: overflow.append(letter)
+        let i = Int(count)
+        if i < Self.inlineCapacity {
+            let shift = UInt64(i % 8) * 8
+            switch i / 8 {
+            case 0: words.0 |= UInt64(letter) << shift
+            case 1: words.1 |= UInt64(letter) << shift
+            case 2: words.2 |= UInt64(letter) << shift
+            default: words.3 |= UInt64(letter) << shift
+            }
+        } else if spillCount < 4 {
+            spill |= UInt32(letter) << (UInt32(spillCount) * 8)
+            spillCount += 1
+        } else {
+            return  // more than 4 letters in one packet cannot happen
         }
-        if count < 255 { count += 1 }
+        count &+= 1
+    }
+
+    /// Returns and clears the spilled letters.
+    mutating func takeSpill() -> [UInt8] {
+        var out: [UInt8] = []
+        for i in 0..<Int(spillCount) { out.append(UInt8(truncatingIfNeeded: spill >> (UInt32(i) * 8))) }
+        spill = 0
+        spillCount = 0
+        return out
     }
 
     /// Whether the history is exactly the one letter `letter`.
-    func isExactly(_ letter: UInt8) -> Bool { count == 1 && low == UInt64(letter) }
+    func isExactly(_ letter: UInt8) -> Bool { count == 1 && words.0 == UInt64(letter) }
 
-    /// Replaces the whole history.
+    /// Replaces the whole history (only ever with a short string).
     mutating func replace(with letters: [UInt8]) {
         self = History()
         for l in letters { append(l) }
     }
 
+    /// The inline letters.
     var letters: [UInt8] {
         var out: [UInt8] = []
-        let n = min(Int(count), 16)
+        let n = min(Int(count), Self.inlineCapacity)
         for i in 0..<n {
-            let word = i < 8 ? low : high
+            let word: UInt64
+            switch i / 8 {
+            case 0: word = words.0
+            case 1: word = words.1
+            case 2: word = words.2
+            default: word = words.3
+            }
             out.append(UInt8(truncatingIfNeeded: word >> (UInt64(i % 8) * 8)))
         }
-        return out + overflow
+        return out
     }
 
     var string: String { String(decoding: letters, as: UTF8.self) }

@@ -24,7 +24,7 @@ func extend(_ value: UInt32, near reference: UInt64) -> UInt64 {
 
 extension ConnectionTracker {
     /// One TCP packet, in the order of ZEEK_SEMANTICS §3.2.
-    mutating func processTCP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64) -> Actions {
+    static func processTCP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) -> Actions {
         // 1. A header whose options the snapshot length cut creates the connection, nothing more.
         if p.cut == .tcp { return [] }
         var e = fromA ? c.a : c.b
@@ -38,7 +38,7 @@ extension ConnectionTracker {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
 
         // 2. Checksum (not for packets the snapshot length cut).
-        if configuration.verifyChecksums, p.transportChecksum == .bad {
+        if verify, p.transportChecksum == .bad {
             if Self.bump(&e.badChecksums) { c.addHistory(UInt8(ascii: "C"), isOrig: arrivedAsOrig) }
             if fromA { c.a = e } else { c.b = e }
             return []
@@ -127,7 +127,7 @@ extension ConnectionTracker {
             if Self.bump(&e.retransmissions) { c.addHistory(UInt8(ascii: "T"), isOrig: fromA == c.origIsA) }
         }
         // 11. State machine, with the direction the packet arrived in.
-        var actions = stateMachine(&c, &e, &q, isOrig: arrivedAsOrig, flags: flags, base: base, len: len)
+        var actions = Self.stateMachine(&c, &e, &q, isOrig: arrivedAsOrig, flags: flags, base: base, len: len)
         // 12. The ACK reaches the peer's reassembler: holes in its data are gaps.
         if ack, !rst, q.state != .inactive {
             var a = q.ack
@@ -147,11 +147,11 @@ extension ConnectionTracker {
         // 14. Closing.
         if actions.contains(.closeIncomplete) {
             actions.remove(.closeIncomplete)
-            actions.formUnion(connectionClosed(&e, &q))
+            actions.formUnion(Self.connectionClosed(&e, &q))
         }
         if fromA { c.a = e; c.b = q } else { c.b = e; c.a = q }
         // 15. ConnSize.
-        count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
+        Self.count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
         return actions
     }
 
@@ -223,7 +223,7 @@ extension ConnectionTracker {
     }
 
     /// `UpdateStateMachine` (ZEEK_SEMANTICS §3.3). Flags are handled SYN, then FIN, then RST.
-    func stateMachine(_ c: inout ConnectionState, _ e: inout Side, _ q: inout Side, isOrig: Bool, flags: TCPFlags,
+    static func stateMachine(_ c: inout ConnectionState, _ e: inout Side, _ q: inout Side, isOrig: Bool, flags: TCPFlags,
                       base: UInt64, len: Int) -> Actions {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
         var actions: Actions = []
@@ -302,7 +302,7 @@ extension ConnectionTracker {
     }
 
     /// `ConnectionClosed` (§3.5): returns whether the close is complete.
-    func connectionClosed(_ e: inout Side, _ q: inout Side) -> Actions {
+    static func connectionClosed(_ e: inout Side, _ q: inout Side) -> Actions {
         if e.flags.contains(.didClose) { return [] }  // nothing new to report
         e.flags.insert(.didClose)
         let complete = e.state == .reset || q.flags.contains(.didClose) || q.state == .inactive
@@ -312,7 +312,7 @@ extension ConnectionTracker {
     // MARK: conntrack (CONNTRACK_SEMANTICS §2–3)
 
     /// Advances the kernel-style state with the transition table and its exceptions.
-    func conntrack(_ c: inout ConnectionState, _ flags: TCPFlags, fromA: Bool) {
+    static func conntrack(_ c: inout ConnectionState, _ flags: TCPFlags, fromA: Bool) {
         let segment = SegmentClass(flags)
         if !c.flags.contains(.ctCreated) {
             // tcp_new: only a SYN, or an ACK with loose pickup, creates an entry.

@@ -44,6 +44,8 @@ public struct TrackerConfiguration: Sendable {
     public var maxFlows: Int = 2_000_000
     /// The Community ID seed.
     public var communityIDSeed: UInt16 = 0
+    /// Whether records carry a Community ID (one SHA-1 per connection); empty when off.
+    public var computeCommunityID = true
     /// Networks counted as local for `local_orig`/`local_resp`; `nil` leaves both unset.
     public var localNetworks: LocalNetworks? = .zeekDefault
     /// The ports that orient connections whose first packet is not a plain SYN.

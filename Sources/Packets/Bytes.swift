@@ -11,7 +11,10 @@ extension Span where Element == UInt8 {
 
     /// Reads a big-endian `UInt64` at `i`.
     @inlinable @inline(__always)
-    func be64(at i: Int) -> UInt64 { UInt64(be32(at: i)) << 32 | UInt64(be32(at: i + 4)) }
+    func be64(at i: Int) -> UInt64 {
+        UInt64(self[i]) << 56 | UInt64(self[i + 1]) << 48 | UInt64(self[i + 2]) << 40 | UInt64(self[i + 3]) << 32
+            | UInt64(self[i + 4]) << 24 | UInt64(self[i + 5]) << 16 | UInt64(self[i + 6]) << 8 | UInt64(self[i + 7])
+    }
 
     /// Reads a little-endian `UInt32` at `i`.
     @inlinable @inline(__always)

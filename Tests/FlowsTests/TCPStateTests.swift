@@ -70,6 +70,14 @@ import Testing
         #expect(one.isExactly(UInt8(ascii: "H")) && !h.isExactly(UInt8(ascii: "S")))
     }
 
+    @Test func historyBeyond32LettersSpills() {
+        var h = History()
+        for i in 0..<35 { h.append(UInt8(ascii: "a") + UInt8(i % 26)) }
+        #expect(h.count == 35 && h.letters.count == 32 && h.spillCount == 3)
+        #expect(h.takeSpill() == Array("ghi".utf8))
+        #expect(h.spillCount == 0)
+    }
+
     @Test func logarithmicCounterFiresOnPowersOfTen() {
         var counter: UInt32 = 0
         var fired: [UInt32] = []
