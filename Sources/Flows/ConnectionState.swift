@@ -26,15 +26,16 @@ struct Side {
     var packets: UInt64 = 0
     var ipBytes: UInt64 = 0
     var payloadBytes: UInt64 = 0
-    /// TCP: start (ISN, or first seq − 1), highest sequence end seen, highest ack received.
-    var start: UInt64 = 0
+    /// TCP: highest sequence end seen, highest ack received (64-bit, extended across wraps).
     var last: UInt64 = 0
     var ack: UInt64 = 0
-    /// TCP reassembly model for gap detection: contiguous data delivered up to
-    /// here, plus one out-of-order range (start, end) (empty when equal).
+    /// TCP reassembly model for gap detection: contiguous data delivered up to here…
     var delivered: UInt64 = 0
-    var oooStart: UInt64 = 0
-    var oooEnd: UInt64 = 0
+    /// …plus one out-of-order range, as offsets from `delivered` (empty when equal).
+    var oooStartOffset: UInt32 = 0
+    var oooEndOffset: UInt32 = 0
+    /// TCP start: the ISN, or first seq − 1 (a 32-bit sequence number).
+    var start32: UInt32 = 0
     /// Relative sequence of the last SYN / FIN end / RST, for the repeat rules of S H F R.
     var lastSyn: UInt32 = 0
     var lastFin: UInt32 = 0
@@ -47,6 +48,28 @@ struct Side {
     var state: EndpointState = .inactive
     var prevState: EndpointState = .inactive
     var flags: SideFlags = []
+
+    /// The start of the sequence space as a 64-bit position.
+    var start: UInt64 {
+        get { UInt64(start32) }
+        set { start32 = UInt32(truncatingIfNeeded: newValue) }
+    }
+
+    /// The out-of-order range as absolute positions (start == end when empty).
+    var ooo: (start: UInt64, end: UInt64) {
+        (delivered &+ UInt64(oooStartOffset), delivered &+ UInt64(oooEndOffset))
+    }
+
+    /// Stores an out-of-order range relative to `delivered` (dropped if it is empty or too far ahead).
+    mutating func setOOO(_ start: UInt64, _ end: UInt64) {
+        if end > start, start >= delivered, end - delivered <= UInt64(UInt32.max) {
+            oooStartOffset = UInt32(start - delivered)
+            oooEndOffset = UInt32(end - delivered)
+        } else {
+            oooStartOffset = 0
+            oooEndOffset = 0
+        }
+    }
 
     mutating func setState(_ s: EndpointState) {
         if s != state {
@@ -104,7 +127,6 @@ struct ConnectionState {
     var flags: ConnectionFlags = []
     var transport: TransportProtocol = .unknown
     var tcpState: TCPState = .none
-    var inactivityTimeoutSeconds: UInt16 = 60
     var lastReported: UInt8 = 0
 
     var origIsA: Bool { flags.contains(.origIsA) }

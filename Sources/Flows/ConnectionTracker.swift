@@ -47,7 +47,7 @@ public struct ConnectionTracker {
     public var activeConnections: Int { table.count }
 
     /// Bytes held by the flow table and timer queue.
-    public var memoryFootprint: Int { table.memoryFootprint + timers.heap.capacity * MemoryLayout<TimerQueue.Timer>.stride }
+    public var memoryFootprint: Int { table.memoryFootprint + timers.memoryFootprint }
 
     // MARK: Packets
 

@@ -97,7 +97,7 @@ extension ConnectionTracker {
 
     /// Ends the connection whose next timer is due soonest: the idlest one.
     mutating func evictOne(_ emit: (ConnectionEvent) -> Void) {
-        while let timer = timers.pop(dueBy: .max) {
+        while let timer = timers.popEarliest() {
             let e = Int(timer.entry)
             guard table[e].serial != 0, UInt32(truncatingIfNeeded: table[e].serial) == timer.generation else { continue }
             end(e, reason: .eviction, emit)
@@ -121,7 +121,7 @@ extension ConnectionTracker {
     }
 
     /// `conn_state()` from scripts/base/protocols/conn/main.zeek (§4).
-    static func connState(_ c: ConnectionState) -> ConnState {
+    static func connState(_ c: ConnectionState, extraHistory: [UInt8] = []) -> ConnState {
         let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
         switch c.transport {
         case .tcp:
@@ -132,7 +132,7 @@ extension ConnectionTracker {
                 return oInactive ? .RSTRH : .RSTR
             }
             if os == .reset {
-                if rInactive { return historyIsRSTOS0(c.history.letters) ? .RSTOS0 : .OTH }  // the first 32 letters decide
+                if rInactive { return historyIsRSTOS0(c.history.letters + extraHistory) ? .RSTOS0 : .OTH }
                 return .RSTO
             }
             if os == .closed && rs == .closed { return .SF }
@@ -214,10 +214,11 @@ extension ConnectionTracker {
                              oneWay: key.isOneWay, seed: configuration.communityIDSeed)
             : ""
         let isTCP = c.transport == .tcp
+        let extra = c.history.count > History.inlineCapacity ? overflow[c.serial] ?? [] : []
         return Connection(
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
-            connState: Self.connState(c), history: String(decoding: c.history.letters + (c.history.count > History.inlineCapacity ? overflow[c.serial] ?? [] : []), as: UTF8.self),
+            connState: Self.connState(c, extraHistory: extra), history: String(decoding: c.history.letters + extra, as: UTF8.self),
             tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
             originatorCounters: counters(o, r), responderCounters: counters(r, o), missedBytes: c.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },

@@ -1,10 +1,10 @@
-/// A connection's history string: the first 32 letters inline, so recording a
+/// A connection's history string: the first 16 letters inline, so recording a
 /// letter never allocates and the connection state stays a plain value
-/// (ZEEK_SEMANTICS §5). Letters beyond 32 wait in `spill` until the tracker moves
+/// (ZEEK_SEMANTICS §5). Letters beyond 16 wait in `spill` until the tracker moves
 /// them to its side table after the packet.
 struct History {
-    static let inlineCapacity = 32
-    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    static let inlineCapacity = 16
+    var words: (UInt64, UInt64) = (0, 0)
     /// Letters recorded in all (inline and spilled).
     var count: UInt16 = 0
     var spill: UInt32 = 0
@@ -14,12 +14,7 @@ struct History {
         let i = Int(count)
         if i < Self.inlineCapacity {
             let shift = UInt64(i % 8) * 8
-            switch i / 8 {
-            case 0: words.0 |= UInt64(letter) << shift
-            case 1: words.1 |= UInt64(letter) << shift
-            case 2: words.2 |= UInt64(letter) << shift
-            default: words.3 |= UInt64(letter) << shift
-            }
+            if i < 8 { words.0 |= UInt64(letter) << shift } else { words.1 |= UInt64(letter) << shift }
         } else if spillCount < 4 {
             spill |= UInt32(letter) << (UInt32(spillCount) * 8)
             spillCount += 1
@@ -52,13 +47,7 @@ struct History {
         var out: [UInt8] = []
         let n = min(Int(count), Self.inlineCapacity)
         for i in 0..<n {
-            let word: UInt64
-            switch i / 8 {
-            case 0: word = words.0
-            case 1: word = words.1
-            case 2: word = words.2
-            default: word = words.3
-            }
+            let word = i < 8 ? words.0 : words.1
             out.append(UInt8(truncatingIfNeeded: word >> (UInt64(i % 8) * 8)))
         }
         return out

@@ -104,7 +104,7 @@ extension ConnectionTracker {
             if q.state == .inactive {
                 let start = UInt64(p.tcp.acknowledgment &- 1)
                 q.start = start; q.last = start; q.ack = start
-                q.delivered = 0; q.oooStart = 0; q.oooEnd = 0
+                q.delivered = 0; q.setOOO(0, 0)
                 q.flags.insert(.seqInitialized)
             } else if !rst {
                 let a = extend(p.tcp.acknowledgment, near: q.ack)
@@ -159,7 +159,7 @@ extension ConnectionTracker {
     static func initEndpoint(_ e: inout Side, syn: Bool, seq: UInt32, segmentLength: UInt64) {
         func reset(start: UInt64, last: UInt64) {
             e.start = start; e.ack = start; e.last = last
-            e.delivered = 0; e.oooStart = 0; e.oooEnd = 0
+            e.delivered = 0; e.setOOO(0, 0)
             e.flags.insert(.seqInitialized)
         }
         let s = UInt64(seq)
@@ -190,34 +190,39 @@ extension ConnectionTracker {
     static func addData(_ x: inout Side, _ from: UInt64, _ to: UInt64) {
         if x.delivered == 0 { x.delivered = x.start &+ 1 }
         guard to > x.delivered else { return }
+        var (os, oe) = x.ooo
         if from <= x.delivered {
-            x.delivered = to
-            if x.oooEnd > x.oooStart, x.oooStart <= x.delivered {
-                x.delivered = max(x.delivered, x.oooEnd)
-                x.oooStart = 0; x.oooEnd = 0
+            var d = to
+            if oe > os, os <= d {
+                d = max(d, oe)
+                os = 0; oe = 0
             }
-        } else if x.oooEnd <= x.oooStart {
-            x.oooStart = from; x.oooEnd = to
-        } else if from <= x.oooEnd, to >= x.oooStart {
-            x.oooStart = min(x.oooStart, from); x.oooEnd = max(x.oooEnd, to)
-        } else if from < x.oooStart {
-            x.oooStart = from; x.oooEnd = to
+            x.delivered = d
+        } else if oe <= os {
+            os = from; oe = to
+        } else if from <= oe, to >= os {
+            os = min(os, from); oe = max(oe, to)
+        } else if from < os {
+            os = from; oe = to  // keep the range nearer the hole (one range is tracked)
         }
+        x.setOOO(os, oe)
     }
 
     /// The peer acknowledged a side's data up to `a`: returns the bytes never seen.
     static func acknowledge(_ x: inout Side, upTo a: UInt64) -> UInt64 {
         if x.delivered == 0 { x.delivered = x.start &+ 1 }
         guard a > x.delivered else { return 0 }
+        let (os, oe) = x.ooo
         var gap: UInt64
-        if x.oooEnd > x.oooStart, x.oooStart < a {
-            gap = x.oooStart - x.delivered
-            if a > x.oooEnd { gap += a - x.oooEnd }
-            x.delivered = max(a, x.oooEnd)
-            x.oooStart = 0; x.oooEnd = 0
+        if oe > os, os < a {
+            gap = os - x.delivered
+            if a > oe { gap += a - oe }
+            x.delivered = max(a, oe)
+            x.setOOO(0, 0)
         } else {
             gap = a - x.delivered
             x.delivered = a
+            x.setOOO(os, oe)
         }
         return gap
     }

@@ -10,8 +10,10 @@ public enum TimerKind: UInt8, Sendable {
     case delete
 }
 
-/// A min-heap of timers ordered by due time, then by insertion order, so
-/// connections expire in the order Zeek's timer manager fires them.
+/// A hashed timing wheel of timers (Varghese & Lauck): pushing is O(1) into the
+/// slot of the timer's due time (slots of 2^27 ns ≈ 0.134 s, 4096 slots ≈ 9 min
+/// ahead; later timers wait in an overflow list). Timers still fire exactly in
+/// (due time, insertion) order: the slot under the cursor is kept sorted.
 struct TimerQueue {
     struct Timer {
         var due: Int64
@@ -19,47 +21,129 @@ struct TimerQueue {
         var entry: Int32
         var kind: TimerKind
         var generation: UInt32
+
+        /// Firing order: due time, then insertion.
+        static func before(_ a: Timer, _ b: Timer) -> Bool {
+            a.due != b.due ? a.due < b.due : a.sequence < b.sequence
+        }
     }
 
-    private(set) var heap: [Timer] = []
-    private var sequence: UInt64 = 0
+    static let slotShift: Int64 = 27
+    static let slotCount = 4096
+    static let slotMask = Int64(slotCount - 1)
 
-    var count: Int { heap.count }
-    var nextDue: Int64? { heap.first?.due }
+    private var slots: [[Timer]] = Array(repeating: [], count: slotCount)
+    private var overflow: [Timer] = []
+    /// The timers of the cursor's slot, sorted latest first (the next to fire is last).
+    private var current: [Timer] = []
+    /// The slot number (due >> slotShift) the wheel stands at.
+    private var cursor: Int64 = .min
+    private var sequence: UInt64 = 0
+    private(set) var count = 0
+
+    /// Memory the wheel holds, in bytes.
+    var memoryFootprint: Int {
+        (slots.reduce(0) { $0 + $1.capacity } + overflow.capacity + current.capacity) * MemoryLayout<Timer>.stride
+    }
 
     mutating func push(due: Int64, entry: Int, kind: TimerKind, generation: UInt32) {
         sequence &+= 1
-        heap.append(Timer(due: due, sequence: sequence, entry: Int32(entry), kind: kind, generation: generation))
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.before(heap[i], heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
+        count += 1
+        let timer = Timer(due: due, sequence: sequence, entry: Int32(entry), kind: kind, generation: generation)
+        if cursor == .min { start(at: due >> Self.slotShift) }
+        let slot = due >> Self.slotShift
+        if slot <= cursor {
+            // Due in the slot under the cursor (or already overdue): keep `current` sorted.
+            var lo = 0, hi = current.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if Timer.before(timer, current[mid]) { lo = mid + 1 } else { hi = mid }
+            }
+            current.insert(timer, at: lo)
+        } else if slot - cursor < Int64(Self.slotCount) {
+            slots[Int(slot & Self.slotMask)].append(timer)
+        } else {
+            overflow.append(timer)
         }
+    }
+
+    private mutating func start(at slot: Int64) {
+        cursor = slot
+        load()
+    }
+
+    /// Moves the cursor slot's timers of this revolution into `current`, sorted.
+    private mutating func load() {
+        let index = Int(cursor & Self.slotMask)
+        guard !slots[index].isEmpty else { return }
+        var later: [Timer] = []
+        for t in slots[index] {
+            if t.due >> Self.slotShift <= cursor { current.append(t) } else { later.append(t) }
+        }
+        slots[index] = later
+        current.sort { Timer.before($1, $0) }
     }
 
     /// Removes and returns the earliest timer due at or before `time`.
     mutating func pop(dueBy time: Int64) -> Timer? {
-        guard let first = heap.first, first.due <= time else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count, Self.before(heap[l], heap[m]) { m = l }
-                if r < heap.count, Self.before(heap[r], heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
+        if cursor == .min { start(at: time >> Self.slotShift) }
+        let target = time >> Self.slotShift
+        while true {
+            if let next = current.last {
+                guard next.due <= time else { return nil }  // everything else is later still
+                current.removeLast()
+                count -= 1
+                return next
             }
+            guard count > 0, cursor < target else { return nil }
+            cursor += 1
+            if cursor & Self.slotMask == 0 { reinsertOverflow() }
+            load()
         }
-        return first
     }
 
-    static func before(_ a: Timer, _ b: Timer) -> Bool {
-        a.due != b.due ? a.due < b.due : a.sequence < b.sequence
+    /// Moves overflow timers that are now within the wheel's horizon into their slots.
+    private mutating func reinsertOverflow() {
+        guard !overflow.isEmpty else { return }
+        let pending = overflow
+        overflow = []
+        for t in pending {
+            let slot = t.due >> Self.slotShift
+            if slot <= cursor {
+                current.append(t)
+            } else if slot - cursor < Int64(Self.slotCount) {
+                slots[Int(slot & Self.slotMask)].append(t)
+            } else {
+                overflow.append(t)
+            }
+        }
+        current.sort { Timer.before($1, $0) }
+    }
+
+    /// Removes and returns the timer due soonest, however far ahead (for eviction).
+    mutating func popEarliest() -> Timer? {
+        guard count > 0 else { return nil }
+        if let next = current.popLast() {
+            count -= 1
+            return next
+        }
+        var best: (slot: Int, index: Int)?
+        var bestTimer: Timer?
+        for offset in 1...Self.slotCount {
+            let index = Int((cursor + Int64(offset)) & Self.slotMask)
+            for (i, t) in slots[index].enumerated() where bestTimer.map({ Timer.before(t, $0) }) ?? true {
+                bestTimer = t
+                best = (index, i)
+            }
+            if bestTimer != nil { break }
+        }
+        for (i, t) in overflow.enumerated() where bestTimer.map({ Timer.before(t, $0) }) ?? true {
+            bestTimer = t
+            best = (-1, i)
+        }
+        guard let (slot, i) = best else { return nil }
+        count -= 1
+        if slot < 0 { return overflow.remove(at: i) }
+        return slots[slot].remove(at: i)
     }
 }
