@@ -40,11 +40,13 @@ struct Side {
     var lastSyn: UInt32 = 0
     var lastFin: UInt32 = 0
     var lastRst: UInt32 = 0
-    /// Logarithmic letter counters.
-    var badChecksums: UInt32 = 0
-    var gaps: UInt32 = 0
+    /// Logarithmic letter counters (ZEEK_SEMANTICS §5). Retransmissions are
+    /// reported and counted to 2^32; the others only decide letters and saturate
+    /// at 65535 (so no letter for a 100 000th bad checksum, gap or zero window).
     var retransmissions: UInt32 = 0
-    var zeroWindows: UInt32 = 0
+    var badChecksums: UInt16 = 0
+    var gaps: UInt16 = 0
+    var zeroWindows: UInt16 = 0
     var state: EndpointState = .inactive
     var prevState: EndpointState = .inactive
     var flags: SideFlags = []
@@ -120,7 +122,15 @@ struct ConnectionState {
     var startTime: Int64 = 0
     var lastTime: Int64 = 0
     var serial: UInt64 = 0
+    /// Due times of the pending timers (0: none). One wheel entry, at `wakeDue`,
+    /// stands for all of them (ZEEK_SEMANTICS §3.7, §8).
     var inactivityDue: Int64 = 0
+    var attemptDue: Int64 = 0
+    var expireDue: Int64 = 0
+    /// A second expire chain, started by a half close (`ConnectionClosed`).
+    var expire2Due: Int64 = 0
+    var deleteDue: Int64 = 0
+    var wakeDue: Int64 = 0
     var missedBytes: UInt64 = 0
     var history = History()
     var seen: UInt32 = 0
@@ -130,4 +140,14 @@ struct ConnectionState {
     var lastReported: UInt8 = 0
 
     var origIsA: Bool { flags.contains(.origIsA) }
+
+    /// The earliest pending timer's due time, or 0.
+    var nextDue: Int64 {
+        var d = inactivityDue
+        if attemptDue != 0, d == 0 || attemptDue < d { d = attemptDue }
+        if expireDue != 0, d == 0 || expireDue < d { d = expireDue }
+        if expire2Due != 0, d == 0 || expire2Due < d { d = expire2Due }
+        if deleteDue != 0, d == 0 || deleteDue < d { d = deleteDue }
+        return d
+    }
 }

@@ -192,16 +192,13 @@ public struct ConnectionTracker {
         let e = table.insert(key, c)
         statistics.connections += 1
         statistics.peakFlows = max(statistics.peakFlows, table.count)
-        let generation = UInt32(truncatingIfNeeded: c.serial)
         if configuration.profile == .zeek {
             table[e].inactivityDue = time + timeout
-            timers.push(due: time + timeout, entry: e, kind: .inactivity, generation: generation)
-            if transport == .tcp { timers.push(due: time + ns.synTimeout, entry: e, kind: .expire, generation: generation) }
+            if transport == .tcp { table[e].expireDue = time + ns.synTimeout }
         } else {
-            let due = time + conntrackTimeout(table[e])
-            table[e].inactivityDue = due
-            timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
+            table[e].inactivityDue = time + conntrackTimeout(table[e])
         }
+        rearm(e)
         if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
         return e
     }
@@ -291,12 +288,24 @@ public struct ConnectionTracker {
         }
     }
 
-    static let powersOfTen: [UInt32] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
-
     /// Increments a logarithmic counter; the letter is due on the 1st, 10th, 100th… event.
     static func bump(_ counter: inout UInt32) -> Bool {
         if counter < .max { counter += 1 }
-        return powersOfTen.contains(counter)
+        return isPowerOfTen(UInt64(counter))
+    }
+
+    /// The same for a 16-bit counter, which saturates at 65535.
+    static func bump(_ counter: inout UInt16) -> Bool {
+        guard counter < .max else { return false }
+        counter += 1
+        return isPowerOfTen(UInt64(counter))
+    }
+
+    static func isPowerOfTen(_ v: UInt64) -> Bool {
+        switch v {
+        case 1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000: return true
+        default: return false
+        }
     }
 
     // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)

@@ -3,26 +3,37 @@ extension ConnectionTracker {
 
     /// Arms the timers a packet asked for.
     mutating func schedule(_ e: Int, _ actions: Actions, time: Int64) {
-        let generation = UInt32(truncatingIfNeeded: table[e].serial)
         if configuration.profile == .conntrack {
-            // One timeout per kernel state; a shorter one needs an earlier timer.
-            let due = table[e].lastTime + conntrackTimeout(table[e])
-            if due < table[e].inactivityDue {
-                table[e].inactivityDue = due
-                timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
-            }
+            // One timeout per kernel state, refreshed by every packet.
+            table[e].inactivityDue = table[e].lastTime + conntrackTimeout(table[e])
+            rearm(e)
             return
         }
         guard !actions.isEmpty else { return }
-        if actions.contains(.attempt) {
-            timers.push(due: time + ns.attempt, entry: e, kind: .attempt, generation: generation)
-        }
+        if actions.contains(.attempt) { table[e].attemptDue = time + ns.attempt }
         if actions.contains(.handshakeDone) { table[e].flags.insert(.handshakeDone) }
         if actions.contains(.closeComplete), !table[e].flags.contains(.closeComplete) {
+            // `CancelTimers` then the delete timer.
             table[e].flags.insert(.closeComplete)
-            timers.push(due: table[e].lastTime + ns.closeDelay, entry: e, kind: .delete, generation: generation)
+            table[e].attemptDue = 0
+            table[e].expireDue = 0
+            table[e].expire2Due = 0
+            table[e].deleteDue = table[e].lastTime + ns.closeDelay
         } else if actions.contains(.expireLater), !table[e].flags.contains(.closeComplete) {
-            timers.push(due: table[e].lastTime + ns.sessionTimer, entry: e, kind: .expire, generation: generation)
+            table[e].expire2Due = table[e].lastTime + ns.sessionTimer
+        }
+        rearm(e)
+    }
+
+    /// Makes sure the wheel holds an entry at the connection's earliest due time.
+    /// A later entry left behind is stale and ignored when it comes up.
+    mutating func rearm(_ e: Int) {
+        let due = table[e].nextDue
+        guard due != 0 else { return }
+        let wake = table[e].wakeDue
+        if wake == 0 || due < wake {
+            table[e].wakeDue = due
+            timers.push(due: due, entry: e, kind: .inactivity, generation: UInt32(truncatingIfNeeded: table[e].serial))
         }
     }
 
@@ -43,47 +54,55 @@ extension ConnectionTracker {
         }
     }
 
+    /// Runs every timer of connection `e` due by now, in due order, then re-arms.
     mutating func fire(_ timer: TimerQueue.Timer, _ e: Int, _ emit: (ConnectionEvent) -> Void) {
-        let c = table[e]
-        let generation = timer.generation
-        switch timer.kind {
-        case .inactivity:
-            guard c.inactivityDue == timer.due else { return }  // superseded
-            let timeout = configuration.profile == .zeek ? inactivityTimeout(c, key: table.key(at: e)) : conntrackTimeout(c)
-            if c.lastTime + timeout <= now {
-                end(e, reason: .timeout, emit)
-            } else {
-                let due = c.lastTime + timeout
-                table[e].inactivityDue = due
-                timers.push(due: due, entry: e, kind: .inactivity, generation: generation)
+        guard table[e].wakeDue == timer.due else { return }  // superseded by an earlier entry
+        table[e].wakeDue = 0
+        while true {
+            let c = table[e]
+            // The earliest due timer; ties in the order Zeek schedules them.
+            var kind: TimerKind?
+            var due = Int64.max
+            func consider(_ k: TimerKind, _ d: Int64) {
+                if d != 0, d <= now, d < due { kind = k; due = d }
             }
-        case .attempt:
-            guard !c.flags.contains(.closeComplete) else { return }  // cancelled by the close
-            let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
-            if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
-                end(e, reason: .timeout, emit)
-            }
-        case .expire:
-            guard !c.flags.contains(.closeComplete) else { return }
-            let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
-            if c.lastTime + ns.linger < now {
-                if o.flags.contains(.didClose) || r.flags.contains(.didClose) {
-                    if (o.flags.contains(.didClose) && r.flags.contains(.didClose)) || o.state == .reset || r.state == .reset
-                        || o.state == .inactive || r.state == .inactive {
-                        end(e, reason: o.state == .reset || r.state == .reset ? .rst : .fin, emit)
-                        return
+            consider(.delete, c.deleteDue)
+            consider(.attempt, c.attemptDue)
+            consider(.expire, c.expireDue)
+            consider(.expire, c.expire2Due)
+            consider(.inactivity, c.inactivityDue)
+            guard let kind else { break }
+            switch kind {
+            case .inactivity:
+                let timeout = configuration.profile == .zeek ? inactivityTimeout(c, key: table.key(at: e)) : conntrackTimeout(c)
+                if c.lastTime + timeout <= now { return end(e, reason: .timeout, emit) }
+                table[e].inactivityDue = c.lastTime + timeout
+            case .attempt:
+                table[e].attemptDue = 0
+                let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
+                if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
+                    return end(e, reason: .timeout, emit)
+                }
+            case .expire:
+                let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
+                if c.lastTime + ns.linger < now {
+                    if o.flags.contains(.didClose) || r.flags.contains(.didClose) {
+                        if (o.flags.contains(.didClose) && r.flags.contains(.didClose)) || o.state == .reset || r.state == .reset
+                            || o.state == .inactive || r.state == .inactive {
+                            return end(e, reason: o.state == .reset || r.state == .reset ? .rst : .fin, emit)
+                        }
+                    }
+                    if r.state == .inactive, o.state == .inactive {
+                        return end(e, reason: .timeout, emit)  // nothing ever happened (bad checksums only)
                     }
                 }
-                if r.state == .inactive, o.state == .inactive {
-                    // Nothing ever happened (e.g. only bad-checksum packets).
-                    end(e, reason: .timeout, emit)
-                    return
-                }
+                // Re-armed `tcp_session_timer` after now.
+                if c.expireDue == due { table[e].expireDue = now + ns.sessionTimer } else { table[e].expire2Due = now + ns.sessionTimer }
+            case .delete:
+                return end(e, reason: c.a.state == .reset || c.b.state == .reset ? .rst : .fin, emit)
             }
-            timers.push(due: now + ns.sessionTimer, entry: e, kind: .expire, generation: generation)
-        case .delete:
-            end(e, reason: c.a.state == .reset || c.b.state == .reset ? .rst : .fin, emit)
         }
+        rearm(e)
     }
 
     /// Ends connection `e`: reports it and frees its entry.
@@ -99,7 +118,8 @@ extension ConnectionTracker {
     mutating func evictOne(_ emit: (ConnectionEvent) -> Void) {
         while let timer = timers.popEarliest() {
             let e = Int(timer.entry)
-            guard table[e].serial != 0, UInt32(truncatingIfNeeded: table[e].serial) == timer.generation else { continue }
+            guard table[e].serial != 0, UInt32(truncatingIfNeeded: table[e].serial) == timer.generation,
+                  table[e].wakeDue == timer.due else { continue }
             end(e, reason: .eviction, emit)
             return
         }

@@ -17,10 +17,10 @@ public enum TimerKind: UInt8, Sendable {
 struct TimerQueue {
     struct Timer {
         var due: Int64
-        var sequence: UInt64
+        var sequence: UInt32
         var entry: Int32
-        var kind: TimerKind
         var generation: UInt32
+        var kind: TimerKind
 
         /// Firing order: due time, then insertion.
         static func before(_ a: Timer, _ b: Timer) -> Bool {
@@ -38,7 +38,7 @@ struct TimerQueue {
     private var current: [Timer] = []
     /// The slot number (due >> slotShift) the wheel stands at.
     private var cursor: Int64 = .min
-    private var sequence: UInt64 = 0
+    private var sequence: UInt32 = 0
     private(set) var count = 0
 
     /// Memory the wheel holds, in bytes.
@@ -49,7 +49,7 @@ struct TimerQueue {
     mutating func push(due: Int64, entry: Int, kind: TimerKind, generation: UInt32) {
         sequence &+= 1
         count += 1
-        let timer = Timer(due: due, sequence: sequence, entry: Int32(entry), kind: kind, generation: generation)
+        let timer = Timer(due: due, sequence: sequence, entry: Int32(entry), generation: generation, kind: kind)
         if cursor == .min { start(at: due >> Self.slotShift) }
         let slot = due >> Self.slotShift
         if slot <= cursor {
