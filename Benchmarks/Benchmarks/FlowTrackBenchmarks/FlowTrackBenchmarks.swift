@@ -18,6 +18,7 @@ struct Frames {
     var offsets: [Int] = []
     var lengths: [Int] = []
     var wireLengths: [Int] = []
+    var times: [Int64] = []
     var linkType = LinkType.ethernet
 
     init(path: String, limit: Int) {
@@ -31,6 +32,7 @@ struct Frames {
             offsets.append(bytes.count)
             lengths.append(copy.count)
             wireLengths.append(meta.wireLength)
+            times.append(meta.timestamp.nanoseconds)
             bytes.append(contentsOf: copy)
         }
     }
@@ -109,6 +111,37 @@ let benchmarks: @Sendable () -> Void = {
             if i == n { i = 0 }
         }
         blackHole(bad)
+    }
+
+    // Decode + connection tracking over the whole capture in memory (checksums verified):
+    // per packet, steady state should allocate nothing (allocation only per new flow).
+    Benchmark(
+        "Track, whole capture in memory (ns and mallocs per packet)",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .throughput, .peakMemoryResident],
+            scalingFactor: .mega,
+            maxDuration: .seconds(20),
+            maxIterations: 5,
+            setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+    ) { benchmark in
+        let f = allFrames!
+        let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
+        var tracker = ConnectionTracker()
+        var packet = DecodedPacket()
+        let n = f.offsets.count
+        let all = f.bytes.span
+        var i = 0
+        var round: Int64 = 0
+        var ended = 0
+        for _ in benchmark.scaledIterations {
+            let start = f.offsets[i]
+            decoder.decode(all.extracting(start..<(start + f.lengths[i])), wireLength: f.wireLengths[i], into: &packet)
+            // Later rounds replay the capture shifted in time, so flows keep ending and starting.
+            tracker.process(packet, at: Timestamp(nanoseconds: f.times[i] + round * 3_600_000_000_000)) { _ in ended += 1 }
+            i += 1
+            if i == n { i = 0; round += 1 }
+        }
+        blackHole(ended)
     }
 
     // libpcap read + decode of the whole file (I/O from the page cache included).
