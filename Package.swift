@@ -27,11 +27,12 @@ let package = Package(
             name: "FlowTrackCLI",
             dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "flowtrack", dependencies: ["FlowTrackCLI"]),
-        .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap"]),
-        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Pcap"]),
-        .testTarget(name: "FlowsTests", dependencies: ["Flows"]),
-        .testTarget(name: "FlowTrackTests", dependencies: ["FlowTrack"]),
-        .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack"]),
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap", "TestSupport"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Pcap", "TestSupport"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),
+        .testTarget(name: "FlowTrackTests", dependencies: ["FlowTrack", "TestSupport"]),
+        .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,32 +1,18 @@
 import Foundation
 import FlowTrack
 @testable import FlowTrackCLI
+@_exported import TestSupport
 
-enum Paths {
-    static let repository: String = {
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
-    static func fixture(_ name: String) -> String { repository + "/Fixtures/" + name }
-
-    /// The `flowtrack` executable SwiftPM built next to the test bundle.
-    static var binary: String {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("flowtrack")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            dir = dir.deletingLastPathComponent()
-        }
-        return repository + "/.build/debug/flowtrack"
+/// The `flowtrack` executable SwiftPM built next to the test bundle.
+var binaryPath: String {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    while dir.path != "/" {
+        let candidate = dir.appendingPathComponent("flowtrack")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+        dir = dir.deletingLastPathComponent()
     }
-
-    static func temporary(_ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flowtrack-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.appendingPathComponent(name).path
-    }
+    return Paths.repository + "/.build/debug/flowtrack"
 }
 
 /// The result of running a command in-process.
@@ -48,7 +34,7 @@ func packets(_ arguments: [String]) throws -> Run {
 /// Runs the built binary as a user would, optionally feeding a file to standard input.
 func runBinary(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Paths.binary)
+    process.executableURL = URL(fileURLWithPath: binaryPath)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -1,15 +1,6 @@
 import FlowTrack
 import Foundation
-
-enum Paths {
-    static let repository: String = {
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
-    static func fixture(_ name: String) -> String { repository + "/Fixtures/" + name }
-    static let corpus = repository + "/../shared/corpus"
-}
+@_exported import TestSupport
 
 /// Tracks the given captures and returns every connection record, oldest first.
 func track(_ files: [String], configure: (inout TrackerConfiguration) -> Void = { _ in }) throws -> (rows: [Connection], statistics: TrackerStatistics) {

@@ -1,16 +1,6 @@
 import Packets
 import Pcap
-
-/// Paths to the bundled fixtures and the shared corpus, found from this file's path.
-enum Paths {
-    static let repository: String = {
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/PacketsTests/Support.swift
-        return parts.joined(separator: "/")
-    }()
-    static func fixture(_ name: String) -> String { repository + "/Fixtures/" + name }
-    static let corpus = repository + "/../shared/corpus"
-}
+@_exported import TestSupport
 
 /// One packet read from a file, copied so tests can keep it.
 struct Frame {
