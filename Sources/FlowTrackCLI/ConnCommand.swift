@@ -58,6 +58,10 @@ public struct ConnCommand: ParsableCommand {
     @Option(help: "Timeout profile: zeek (default) or conntrack.")
     public var timeouts: String = "zeek"
 
+    /// Print tracking totals.
+    @Flag(help: "After the rows, print tracking totals to standard error (packets, connections, peak, endings by reason).")
+    public var stats = false
+
     /// uid seed.
     @Option(help: "Seed for connection uids: the same seed and input give the same uids (default: random).")
     public var seed: UInt64?
@@ -142,6 +146,7 @@ public struct ConnCommand: ParsableCommand {
             }
         }
         pipeline.finish { write($0, &out) }
+        if stats { err.write(Self.report(pipeline.statistics)) }
         switch chosen {
         case .table:
             tableRows.sort { ($0.startTime, $0.uid) < ($1.startTime, $1.uid) }
@@ -161,6 +166,18 @@ public struct ConnCommand: ParsableCommand {
             }
         }
         return status
+    }
+
+    /// The `--stats` report.
+    static func report(_ s: TrackerStatistics) -> String {
+        var lines = ["packets: \(s.packets)", "tracked: \(s.tracked)", "non-ip: \(s.nonIP)", "malformed: \(s.malformed)",
+                     "bad ip checksums: \(s.badIPChecksums)", "non-first fragments: \(s.fragments)",
+                     "truncated transport headers: \(s.truncatedTransport)", "connections: \(s.connections)",
+                     "peak concurrent connections: \(s.peakFlows)"]
+        for reason in [EndReason.fin, .rst, .timeout, .reuse, .eviction, .endOfInput] {
+            lines.append("ended by \(reason): \(s.ended[reason, default: 0])")
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func wallClockStamp() -> String {
