@@ -63,7 +63,7 @@ public struct ConnCommand: ParsableCommand {
     public var stats = false
 
     /// uid seed.
-    @Option(help: "Seed for connection uids: the same seed and input give the same uids (default: random).")
+    @Option(help: "Seed for connection uids (default: derived from the first packet's time, so the same capture gives the same uids).")
     public var seed: UInt64?
 
     /// Creates the command.
@@ -91,7 +91,7 @@ public struct ConnCommand: ParsableCommand {
         c.computeCommunityID = communityID
         c.maxFlows = maxFlows
         c.profile = timeouts == "conntrack" ? .conntrack : .zeek
-        c.uidSeed = seed ?? UInt64.random(in: 0...UInt64.max)
+        c.uidSeed = seed
         if let localNets {
             c.localNetworks = localNets == "none" ? nil : LocalNetworks(localNets.split(separator: ",").compactMap {
                 Subnet(String($0).trimmingCharacters(in: .whitespaces))

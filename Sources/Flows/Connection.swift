@@ -68,8 +68,14 @@ public struct Connection: Sendable, Equatable {
     public var responder: Endpoint
     /// Zeek's `proto`.
     public var transport: TransportProtocol
-    /// The service named by the server port (port-based, not payload-based); `nil` when unknown.
+    /// The service the server port is registered for (port-based, not payload-based); `nil` when none.
     public var service: String?
+    /// The server's endpoint: the socket the connection was opened to (see ``Services``).
+    public var server: Endpoint
+    /// The client's endpoint.
+    public var client: Endpoint
+    /// The tracker's number for this connection, unique within a run (the uid is derived from it).
+    public var id: UInt64
     /// The IP protocol number.
     public var ipProtocol: UInt8
     /// Zeek's `conn_state`.
@@ -113,6 +119,9 @@ public struct Connection: Sendable, Equatable {
         self.responder = responder
         self.transport = transport
         self.service = nil
+        self.server = responder
+        self.client = originator
+        self.id = 0
         self.ipProtocol = ipProtocol
         self.connState = connState
         self.history = history

@@ -113,6 +113,9 @@ struct ConnectionFlags: OptionSet {
     static let handshakeDone = ConnectionFlags(rawValue: 1 << 9)
     /// `connection_established` was raised (for the 1 h port override).
     static let established = ConnectionFlags(rawValue: 1 << 10)
+    /// The first plain SYN came from endpoint A / B (its receiver is the server).
+    static let firstSynFromA = ConnectionFlags(rawValue: 1 << 11)
+    static let firstSynFromB = ConnectionFlags(rawValue: 1 << 12)
 }
 
 /// The state FlowTrack keeps for one connection in the flow table.

@@ -19,6 +19,8 @@ public struct ConnectionTracker {
     var timers = TimerQueue()
     var now: Int64 = .min
     var nextSerial: UInt64 = 1
+    /// The uid seed in force (configured, or derived from the first packet's time).
+    var uidSalt: UInt64 = 0
     /// History letters beyond the 32 kept inline, by connection serial (rare).
     var overflow: [UInt64: [UInt8]] = [:]
     let ns: Timeouts
@@ -59,6 +61,7 @@ public struct ConnectionTracker {
         let t = time.nanoseconds
         advance(to: time, emit)
         statistics.packets += 1
+        lastConnectionID = nil
         guard p.ipVersion != 0 else { statistics.nonIP += 1; return }
         guard p.malformed == nil else { statistics.malformed += 1; return }
         if configuration.verifyChecksums, p.ipChecksum == .bad { statistics.badIPChecksums += 1; return }
@@ -113,6 +116,7 @@ public struct ConnectionTracker {
             e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
         }
         statistics.tracked += 1
+        lastConnectionID = table[e].serial
 
         let verify = configuration.verifyChecksums
         let wantStates = configuration.events.contains(.stateChanged)
@@ -164,6 +168,13 @@ public struct ConnectionTracker {
         for e in remaining { end(e, reason: .endOfInput, emit) }
     }
 
+    /// The uid of the connection with tracker number `id` (``Connection/id``).
+    public func uid(forID id: UInt64) -> String { uid(id) }
+
+    /// The number of the connection the last processed packet was attributed to, or `nil`
+    /// (a packet without IP, malformed, a later fragment…).
+    public private(set) var lastConnectionID: UInt64?
+
     /// Records for every connection still tracked (for a live table view), oldest first.
     public func snapshot() -> [Connection] {
         table.entries.sorted { table[$0].serial < table[$1].serial }.map { record($0, reason: nil) }
@@ -178,6 +189,9 @@ public struct ConnectionTracker {
         c.transport = transport
         c.startTime = time
         c.lastTime = time
+        if nextSerial == 1 {
+            uidSalt = configuration.uidSeed ?? UInt64(bitPattern: time) &* 0x9E37_79B9_7F4A_7C15
+        }
         c.serial = nextSerial
         nextSerial += 1
         if !shouldFlipAtCreation(p, transport) == fromA { c.flags.insert(.origIsA) }

@@ -202,7 +202,7 @@ extension ConnectionTracker {
         }
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         var out: [UInt8] = [UInt8(ascii: "C")]
-        for word in [mix(serial ^ configuration.uidSeed), mix(serial &+ configuration.uidSeed &* 31)] {
+        for word in [mix(serial ^ uidSalt), mix(serial &+ uidSalt &* 31)] {
             var w = word
             for _ in 0..<8 {
                 out.append(alphabet[Int(w % 62)])
@@ -235,7 +235,7 @@ extension ConnectionTracker {
             : ""
         let isTCP = c.transport == .tcp
         let extra = c.history.count > History.inlineCapacity ? overflow[c.serial] ?? [] : []
-        return Connection(
+        var connection = Connection(
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
             connState: Self.connState(c, extraHistory: extra), history: String(decoding: c.history.letters + extra, as: UTF8.self),
@@ -243,5 +243,15 @@ extension ConnectionTracker {
             originatorCounters: counters(o, r), responderCounters: counters(r, o), missedBytes: c.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },
             communityID: cid, endReason: reason)
+        let synFromOriginator: Bool? = c.flags.contains(.firstSynFromA) ? c.origIsA
+            : c.flags.contains(.firstSynFromB) ? !c.origIsA : nil
+        if Services.originatorIsServer(transport: c.transport, originatorPort: origin.port, responderPort: responder.port,
+                                       firstSYNFromOriginator: synFromOriginator, likely: configuration.likelyServerPorts) {
+            connection.server = origin
+            connection.client = responder
+        }
+        connection.service = Services.name(c.transport, port: connection.server.port)
+        connection.id = c.serial
+        return connection
     }
 }

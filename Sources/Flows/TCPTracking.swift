@@ -43,6 +43,9 @@ extension ConnectionTracker {
             if fromA { c.a = e } else { c.b = e }
             return []
         }
+        if syn, !ack, !c.flags.contains(.firstSynFromA), !c.flags.contains(.firstSynFromB) {
+            c.flags.insert(fromA ? .firstSynFromA : .firstSynFromB)
+        }
         // 3. Sequence space of the sender (`init_endpoint`); RST payload is not sequence space.
         let segmentLength = UInt64(rst ? 0 : len) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
         Self.initEndpoint(&e, syn: syn, seq: seq, segmentLength: segmentLength)

@@ -50,8 +50,11 @@ public struct TrackerConfiguration: Sendable {
     public var localNetworks: LocalNetworks? = .zeekDefault
     /// The ports that orient connections whose first packet is not a plain SYN.
     public var likelyServerPorts: LikelyServerPorts = .zeekDefault
-    /// Seed for connection uids: the same seed and input give the same uids.
-    public var uidSeed: UInt64 = 0
+    /// Seed for connection uids: the same seed and input give the same uids. `nil`
+    /// derives the seed from the first packet's timestamp, so running twice over the
+    /// same capture (`conn`, then `extract --uid`) gives the same uids, while captures
+    /// taken at different times get different ones.
+    public var uidSeed: UInt64?
     /// Which events the tracker builds records for.
     public var events: EventKinds = [.ended]
 

@@ -29,7 +29,7 @@ func conn(_ arguments: [String], terminal: Bool = false) throws -> Run {
         #expect(row.count == 22)
         // make_conn.py conn-sf: first packet at 1_700_000_000 s; the rest by hand (conn-expected.tsv).
         #expect(row[0] == "1700000000.000000")
-        #expect(Array(row[2...]) == ["10.0.0.1", "40000", "10.0.0.2", "80", "tcp", "-", "0.600000", "100", "200", "SF", "T", "T",
+        #expect(Array(row[2...]) == ["10.0.0.1", "40000", "10.0.0.2", "80", "tcp", "http", "0.600000", "100", "200", "SF", "T", "T",
                                      "0", "ShADdFf", "5", "300", "3", "320", "-", "6"])
     }
 
