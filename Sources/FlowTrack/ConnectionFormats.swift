@@ -362,29 +362,56 @@ public enum Escaping {
 }
 
 
-/// The netstat-style table: one row per connection, aligned columns.
+/// The netstat-style table: one row per connection, aligned columns, from the
+/// client's side: Local Address is the client socket, Foreign Address the server's.
 public struct ConnectionTable: Sendable {
+    /// Show ports as numbers (`netstat -n`) rather than service names.
+    public var numeric: Bool
+    /// Show Zeek's `conn_state` and history instead of the kernel-style state.
+    public var zeekStates: Bool
+
     /// Creates a table renderer.
-    public init() {}
+    public init(numeric: Bool = true, zeekStates: Bool = false) {
+        self.numeric = numeric
+        self.zeekStates = zeekStates
+    }
+
+    /// The State column for a connection: the conntrack-style TCP state, or for
+    /// other protocols `REPLIED`/`UNREPLIED` as `conntrack -L` marks them.
+    public static func kernelState(_ c: Connection) -> String {
+        if let s = c.tcpState { return s.description }
+        return c.originatorCounters.packets > 0 && c.responderCounters.packets > 0 ? "REPLIED" : "UNREPLIED"
+    }
 
     /// Renders the rows with a header.
     public func render(_ connections: [Connection]) -> String {
-        var rows: [[String]] = [["Proto", "Local Address", "Foreign Address", "State", "Zeek", "History", "Pkts>", "Bytes>", "Pkts<", "Bytes<"]]
+        var rows: [[String]] = [["Proto", "Local Address", "Foreign Address", "State"]
+            + (zeekStates ? ["History"] : []) + ["Sent Pkts", "Sent Bytes", "Recv Pkts", "Recv Bytes"]]
         for c in connections {
-            let state = c.tcpState?.description ?? (c.connState == .SF || c.connState == .SHR ? "REPLIED" : "UNREPLIED")
-            let proto = c.transport == .unknown ? "ip-\(c.ipProtocol)" : c.transport.description + (c.originator.address.isIPv4 ? "" : "6")
-            rows.append([proto, c.originator.description, c.responder.description, state, c.connState.description,
-                         c.history.isEmpty ? "-" : Escaping.terminal(c.history),
-                         String(c.originatorCounters.packets), String(c.originatorCounters.ipBytes),
-                         String(c.responderCounters.packets), String(c.responderCounters.ipBytes)])
+            let clientIsOrig = c.client == c.originator
+            let sent = clientIsOrig ? c.originatorCounters : c.responderCounters
+            let received = clientIsOrig ? c.responderCounters : c.originatorCounters
+            let proto = c.transport == .unknown ? "ip-\(c.ipProtocol)" : c.transport.description + (c.client.address.isIPv4 ? "" : "6")
+            var server = c.server.description
+            if !numeric, let service = c.service {
+                server = (c.server.address.isIPv4 ? "\(c.server.address)" : "[\(c.server.address)]") + ":" + service
+            }
+            var row = [proto, c.client.description, Escaping.terminal(server)]
+            if zeekStates {
+                row += [c.connState.description, c.history.isEmpty ? "-" : Escaping.terminal(c.history)]
+            } else {
+                row.append(Self.kernelState(c))
+            }
+            row += [String(sent.packets), String(sent.ipBytes), String(received.packets), String(received.ipBytes)]
+            rows.append(row)
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        let numeric = Set([6, 7, 8, 9])
+        let firstNumeric = rows[0].count - 4
         return rows.map { row in
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return numeric.contains(i) ? pad + cell : cell + pad
+                return i >= firstNumeric ? pad + cell : cell + pad
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n") + "\n"
     }

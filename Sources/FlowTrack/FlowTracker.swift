@@ -35,7 +35,8 @@ public struct FlowTracker {
     /// - Throws: `CaptureError` for a file that cannot be opened or is damaged
     ///   (every complete packet before the damage has been processed), or whose
     ///   link type cannot be decoded.
-    public mutating func run(file path: String, filter: String? = nil, progress: ((Int, Int) -> Void)? = nil,
+    /// - Parameter progress: called every 16 384 packets with the packets and file bytes read so far.
+    public mutating func run(file path: String, filter: String? = nil, progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
                              _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         let linkType = LinkType(rawValue: file.linkType)
@@ -59,7 +60,7 @@ public struct FlowTracker {
             count += 1
             stats.add(packet)
             tracker.process(packet, at: meta.timestamp, handler)
-            if let progress, file.packetsRead & 0xFFFF == 0 { progress(file.packetsRead, 0) }
+            if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
         }
     }
 

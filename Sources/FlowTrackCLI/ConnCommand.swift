@@ -14,57 +14,62 @@ public struct ConnCommand: ParsableCommand {
             of input are flushed with end_reason end_of_input. Formats: table (default on a \
             terminal), zeek (default otherwise), json (JSON Lines), csv.
 
+            The table is the netstat view from the client's side: Local Address is the \
+            client socket, Foreign Address the server's (the SYN's receiver, else a likely \
+            server port, else the non-ephemeral port); server ports are shown by their \
+            registered service name unless -n. service is port-based, not payload-based.
+
             EXAMPLES:
               flowtrack conn trace.pcap
+              flowtrack conn trace.pcap -n --port 443 --state ESTABLISHED --sort bytes --limit 20
               flowtrack conn trace.pcap --format zeek > conn.log
               flowtrack conn trace.pcap --format json | jq 'select(.conn_state=="REJ")'
               flowtrack conn a.pcap b.pcapng -f 'tcp port 443' --community-id --format csv
               flowtrack conn offload.pcap -C --local-nets 10.0.0.0/8,fd00::/8
             """)
 
-    /// Capture files.
-    @Argument(help: "Capture files (pcap or pcapng), read in order as one trace; '-' reads standard input.")
-    public var files: [String]
-
-    /// BPF filter.
-    @Option(name: [.short, .customLong("filter")], help: "BPF filter expression (pcap-filter(7)).")
-    public var filter: String?
+    /// The options shared with `ports` and `extract`.
+    @OptionGroup public var tracking: TrackingOptions
 
     /// Output format.
     @Option(help: "Output format: table, zeek, json or csv.")
     public var format: String?
 
-    /// Ignore checksums.
-    @Flag(name: [.customShort("C"), .customLong("ignore-checksums")], help: "Do not verify checksums (Zeek's -C); for captures with offloaded checksums.")
-    public var ignoreChecksums = false
-
     /// Add community_id.
     @Flag(name: .customLong("community-id"), help: "Add the community_id column (Community ID v1).")
     public var communityID = false
 
-    /// Community ID seed.
-    @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
-    public var communityIDSeed: UInt16 = 0
+    /// Numeric ports.
+    @Flag(name: [.customShort("n"), .customLong("numeric")], help: "Table: show server ports as numbers instead of service names (netstat -n).")
+    public var numeric = false
 
-    /// Local networks.
-    @Option(name: .customLong("local-nets"), help: "Comma-separated CIDRs counted as local for local_orig/local_resp (default: Zeek's private address space; 'none' leaves them unset).")
-    public var localNets: String?
+    /// Zeek states in the table.
+    @Flag(help: "Table: show Zeek's conn_state and history instead of the kernel-style state.")
+    public var zeek = false
 
-    /// Maximum flows.
-    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 2000000).")
-    public var maxFlows: Int = 2_000_000
+    /// Server port filter.
+    @Option(name: [.customShort("p"), .customLong("port")], help: "Only connections to this server port.")
+    public var port: UInt16?
 
-    /// Timeout profile.
-    @Option(help: "Timeout profile: zeek (default) or conntrack.")
-    public var timeouts: String = "zeek"
+    /// State filter.
+    @Option(help: "Only connections in this state: a kernel-style state (ESTABLISHED, TIME_WAIT, REPLIED…) or a Zeek conn_state (SF, REJ…).")
+    public var state: String?
+
+    /// Protocol filter.
+    @Option(help: "Only this protocol: tcp, udp, icmp or unknown_transport.")
+    public var proto: String?
+
+    /// Sort key.
+    @Option(help: "Sort rows by start (default for the table), duration, bytes, packets, port or state.")
+    public var sort: String?
+
+    /// Row limit.
+    @Option(help: "Print at most N rows.")
+    public var limit: Int?
 
     /// Print tracking totals.
     @Flag(help: "After the rows, print tracking totals to standard error (packets, connections, peak, endings by reason).")
     public var stats = false
-
-    /// uid seed.
-    @Option(help: "Seed for connection uids (default: derived from the first packet's time, so the same capture gives the same uids).")
-    public var seed: UInt64?
 
     /// Creates the command.
     public init() {}
@@ -74,30 +79,13 @@ public struct ConnCommand: ParsableCommand {
         if let format, ConnectionFormat(rawValue: format) == nil {
             throw ValidationError("--format must be table, zeek, json or csv (got '\(format)')")
         }
-        if maxFlows < 1 { throw ValidationError("--max-flows must be at least 1") }
-        if timeouts != "zeek" && timeouts != "conntrack" { throw ValidationError("--timeouts must be zeek or conntrack") }
-        if let localNets, localNets != "none" {
-            for item in localNets.split(separator: ",") where Subnet(String(item).trimmingCharacters(in: .whitespaces)) == nil {
-                throw ValidationError("--local-nets: '\(item)' is not a CIDR such as 10.0.0.0/8 or fd00::/8")
-            }
+        if let sort, !["start", "duration", "bytes", "packets", "port", "state"].contains(sort) {
+            throw ValidationError("--sort must be start, duration, bytes, packets, port or state (got '\(sort)')")
         }
-    }
-
-    /// The tracker configuration the options describe.
-    public func trackerConfiguration() -> TrackerConfiguration {
-        var c = TrackerConfiguration()
-        c.verifyChecksums = !ignoreChecksums
-        c.communityIDSeed = communityIDSeed
-        c.computeCommunityID = communityID
-        c.maxFlows = maxFlows
-        c.profile = timeouts == "conntrack" ? .conntrack : .zeek
-        c.uidSeed = seed
-        if let localNets {
-            c.localNetworks = localNets == "none" ? nil : LocalNetworks(localNets.split(separator: ",").compactMap {
-                Subnet(String($0).trimmingCharacters(in: .whitespaces))
-            })
+        if let proto, !["tcp", "udp", "icmp", "unknown_transport"].contains(proto) {
+            throw ValidationError("--proto must be tcp, udp, icmp or unknown_transport (got '\(proto)')")
         }
-        return c
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     /// Runs against standard output and standard error.
@@ -110,61 +98,72 @@ public struct ConnCommand: ParsableCommand {
         if status != .success { throw ExitCode(status.rawValue) }
     }
 
+    /// Whether a connection passes the `--port`, `--proto` and `--state` filters.
+    func selected(_ c: Connection) -> Bool {
+        if let port, c.server.port != port { return false }
+        if let proto, c.transport.description != proto { return false }
+        if let state {
+            let wanted = state.uppercased()
+            if ConnectionTable.kernelState(c) != wanted && c.connState.description != wanted { return false }
+        }
+        return true
+    }
+
+    /// Orders rows for `--sort` (and the table's default, start time).
+    static func sorted(_ rows: [Connection], by key: String) -> [Connection] {
+        func total(_ c: Connection, _ f: (DirectionCounters) -> UInt64) -> UInt64 { f(c.originatorCounters) + f(c.responderCounters) }
+        switch key {
+        case "duration": return rows.sorted { ($0.duration, $1.startTime) > ($1.duration, $0.startTime) }
+        case "bytes": return rows.sorted { (total($0, \.ipBytes), $1.startTime) > (total($1, \.ipBytes), $0.startTime) }
+        case "packets": return rows.sorted { (total($0, \.packets), $1.startTime) > (total($1, \.packets), $0.startTime) }
+        case "port": return rows.sorted { ($0.server.port, $0.startTime) < ($1.server.port, $1.startTime) }
+        case "state": return rows.sorted { (ConnectionTable.kernelState($0), $0.startTime) < (ConnectionTable.kernelState($1), $1.startTime) }
+        default: return rows.sorted { ($0.startTime, $0.uid) < ($1.startTime, $1.uid) }
+        }
+    }
+
     /// Runs the command, writing to the given sinks, and returns the exit status.
     public func execute(out: inout some TextSink, err: inout some TextSink, terminal: Bool = false) -> ExitStatus {
         let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? (terminal ? .table : .zeek)
         let columns = ConnLogColumns(communityID: communityID)
-        var pipeline = FlowTracker(configuration: trackerConfiguration())
-        var tableRows: [Connection] = []
-        let zeek = ZeekLogWriter(columns: columns)
+        var pipeline = FlowTracker(configuration: tracking.configuration(communityID: communityID))
+        let zeekWriter = ZeekLogWriter(columns: columns)
         let json = JSONLinesWriter(columns: columns)
         let csv = CSVWriter(columns: columns)
+        // Rows are collected for the table and for --sort; otherwise they stream as connections end.
+        let collect = chosen == .table || sort != nil
+        var collected: [Connection] = []
+        var written = 0
         switch chosen {
-        case .zeek: out.write(zeek.header(opened: Self.wallClockStamp()))
+        case .zeek: out.write(zeekWriter.header(opened: Self.wallClockStamp()))
         case .csv: out.write(csv.header)
         default: break
         }
-        var status = ExitStatus.success
-        func write(_ event: ConnectionEvent, _ out: inout some TextSink) {
-            guard case let .ended(c) = event else { return }
+        func emit(_ c: Connection, _ out: inout some TextSink) {
+            if let limit, written >= limit { return }
+            written += 1
             switch chosen {
-            case .table: tableRows.append(c)
-            case .zeek: out.write(bytes: zeek.rowBytes(c))
+            case .table: break
+            case .zeek: out.write(bytes: zeekWriter.rowBytes(c))
             case .json: out.write(bytes: json.rowBytes(c))
             case .csv: out.write(bytes: csv.rowBytes(c))
             }
         }
-        for path in files {
-            do throws(CaptureError) {
-                try pipeline.run(file: path, filter: filter) { write($0, &out) }
-            } catch {
-                err.write("flowtrack: \(error)\n")
-                status = ExitStatus(error)
-                if case .truncatedRecord = error { continue }
-                if case .corruptRecord = error { continue }
-                break
+        let status = tracking.track(&pipeline, err: &err) { event in
+            guard case let .ended(c) = event, selected(c) else { return }
+            if collect { collected.append(c) } else { emit(c, &out) }
+        }
+        if collect {
+            var rows = Self.sorted(collected, by: sort ?? "start")
+            if let limit { rows = Array(rows.prefix(limit)) }
+            if chosen == .table {
+                out.write(ConnectionTable(numeric: numeric, zeekStates: zeek).render(rows))
+            } else {
+                for c in rows { emit(c, &out) }
             }
         }
-        pipeline.finish { write($0, &out) }
+        if chosen == .zeek { out.write(zeekWriter.footer(closed: Self.wallClockStamp())) }
         if stats { err.write(Self.report(pipeline.statistics)) }
-        switch chosen {
-        case .table:
-            tableRows.sort { ($0.startTime, $0.uid) < ($1.startTime, $1.uid) }
-            out.write(ConnectionTable().render(tableRows))
-            let stats = pipeline.statistics
-            if stats.evictions > 0 {
-                err.write("flowtrack: \(stats.evictions) connections were evicted to stay within --max-flows \(maxFlows)\n")
-            }
-        case .zeek:
-            out.write(zeek.footer(closed: Self.wallClockStamp()))
-            if pipeline.statistics.evictions > 0 {
-                err.write("flowtrack: \(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)\n")
-            }
-        default:
-            if pipeline.statistics.evictions > 0 {
-                err.write("flowtrack: \(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)\n")
-            }
-        }
         return status
     }
 
@@ -180,6 +179,7 @@ public struct ConnCommand: ParsableCommand {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The current wall-clock time as Zeek's `#open`/`#close` stamp.
     static func wallClockStamp() -> String {
         TimeFormat.logStamp(Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
     }

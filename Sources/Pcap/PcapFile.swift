@@ -77,6 +77,13 @@ public struct PcapFile: ~Copyable {
         self.handle = handle
     }
 
+    /// Bytes of the file consumed so far (for progress reports; 0 for standard input).
+    /// The corresponding libpcap function is `pcap_file()`.
+    public var bytesRead: Int {
+        guard path != "-", let file = pcap_file(handle.pcap) else { return 0 }
+        return max(0, ftell(file))
+    }
+
     /// libpcap's name for the link type, such as `EN10MB` or `LINUX_SLL`.
     public var linkTypeName: String { Pcap.linkTypeName(linkType) }
 
