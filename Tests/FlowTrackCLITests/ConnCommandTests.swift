@@ -69,8 +69,14 @@ func conn(_ arguments: [String], terminal: Bool = false) throws -> Run {
         let run = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("conn-rej.pcap")], terminal: true)
         let lines = run.out.split(separator: "\n")
         #expect(lines[0].hasPrefix("Proto  Local Address"))
-        #expect(lines.contains { $0.contains("10.0.0.1:40000") && $0.contains("TIME_WAIT") && $0.contains("ShADdFf") })
-        #expect(lines.contains { $0.contains("CLOSE") && $0.contains("REJ") })
+        #expect(lines[0].hasSuffix("Sent Pkts  Sent Bytes  Recv Pkts  Recv Bytes"))
+        // The client's view: Local = the client socket, Foreign = the server's, named by its service.
+        let sf = try #require(lines.first { $0.contains("TIME_WAIT") })
+        #expect(sf.hasPrefix("tcp    10.0.0.1:40000  10.0.0.2:http"))
+        #expect(sf.split(separator: " ").suffix(4) == ["5", "300", "3", "320"])
+        #expect(lines.contains { $0.contains("10.0.0.2:http") && $0.contains("CLOSE") })
+        let zeek = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("conn-rej.pcap"), "-n", "--zeek"], terminal: true)
+        #expect(zeek.out.contains("10.0.0.2:80") && zeek.out.contains("ShADdFf") && zeek.out.contains("REJ"))
         // Piped, the default is Zeek's format.
         #expect(try conn([Paths.fixture("conn-sf.pcap")]).out.hasPrefix("#separator"))
     }

@@ -1,0 +1,155 @@
+import ArgumentParser
+import FlowTrack
+
+/// `flowtrack extract`: the packets of one connection, written to a pcap file.
+public struct ExtractCommand: ParsableCommand {
+    /// The command's help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Write exactly the packets of one connection to a pcap file.",
+        discussion: """
+            The connection is named by its uid (as `flowtrack conn` printed it for the same \
+            files and options), its Community ID, or its 5-tuple; a tuple that was reused \
+            selects all of its rows. Packets are attributed as `conn` attributes them, so \
+            the output holds exactly the packets counted in that row.
+
+            EXAMPLES:
+              flowtrack extract trace.pcap --uid CLWNqGF8EP1yne1Qk -w one.pcap
+              flowtrack extract trace.pcap --community-id '1:LQU9qZlK+B5F3KDmev6m5PMibrg=' -w one.pcap
+              flowtrack extract trace.pcap --tuple 'tcp 10.0.0.1:40000 10.0.0.2:80' -w one.pcap
+              flowtrack extract trace.pcap --tuple 'udp [2001:db8::1]:5353 [ff02::fb]:5353' -w mdns.pcap
+            """)
+
+    /// The options shared with `conn`.
+    @OptionGroup public var tracking: TrackingOptions
+
+    /// uid to extract.
+    @Option(help: "The uid of the connection.")
+    public var uid: String?
+
+    /// Community ID to extract.
+    @Option(name: .customLong("community-id"), help: "The Community ID of the connection.")
+    public var communityID: String?
+
+    /// 5-tuple to extract.
+    @Option(help: "The 5-tuple: 'PROTO ADDR:PORT ADDR:PORT' (IPv6 in brackets), either direction.")
+    public var tuple: String?
+
+    /// Output file.
+    @Option(name: [.customShort("w"), .customLong("write")], help: "The pcap file to write.")
+    public var output: String
+
+    /// Creates the command.
+    public init() {}
+
+    /// A parsed `--tuple`.
+    struct Tuple: Equatable {
+        var transport: String
+        var a: Endpoint
+        var b: Endpoint
+
+        init?(_ text: String) {
+            let parts = text.split(separator: " ").map(String.init)
+            guard parts.count == 3, ["tcp", "udp", "icmp", "unknown_transport"].contains(parts[0]),
+                  let a = Self.endpoint(parts[1]), let b = Self.endpoint(parts[2]) else { return nil }
+            transport = parts[0]
+            self.a = a
+            self.b = b
+        }
+
+        static func endpoint(_ s: String) -> Endpoint? {
+            guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]) else { return nil }
+            var host = String(s[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard let address = IPAddress(host), address.isIPv4 != host.contains(":") else { return nil }
+            return Endpoint(address, port)
+        }
+
+        func matches(_ c: Connection) -> Bool {
+            c.transport.description == transport
+                && ((c.originator == a && c.responder == b) || (c.originator == b && c.responder == a))
+        }
+    }
+
+    /// Validates options.
+    public func validate() throws {
+        let given = [uid != nil, communityID != nil, tuple != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --uid, --community-id or --tuple") }
+        if let tuple, Tuple(tuple) == nil {
+            throw ValidationError("--tuple must look like 'tcp 10.0.0.1:1234 10.0.0.2:80' (got '\(tuple)')")
+        }
+    }
+
+    /// Runs against standard output and standard error.
+    public func run() throws {
+        var out = FileDescriptorSink.standardOutput
+        var err = FileDescriptorSink.standardError
+        let status = execute(out: &out, err: &err)
+        out.flush()
+        err.flush()
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+
+    /// Runs the command, writing to the given sinks, and returns the exit status.
+    public func execute(out: inout some TextSink, err: inout some TextSink) -> ExitStatus {
+        let configuration = tracking.configuration(communityID: communityID != nil)
+        let wanted = tuple.flatMap(Tuple.init)
+        // Pass 1: which connections (tracker numbers) are wanted.
+        var first = FlowTracker(configuration: configuration)
+        var ids = Set<UInt64>()
+        var quiet = tracking
+        quiet.quiet = true
+        var status = quiet.track(&first, err: &err) { event in
+            guard case let .ended(c) = event else { return }
+            if let uid, c.uid == uid { ids.insert(c.id) }
+            if let communityID, c.communityID == communityID { ids.insert(c.id) }
+            if let wanted, wanted.matches(c) { ids.insert(c.id) }
+        }
+        guard !ids.isEmpty else {
+            err.write("flowtrack: no connection matches \(uid.map { "uid \($0)" } ?? communityID.map { "community id \($0)" } ?? "tuple '\(tuple ?? "")'")\n")
+            return status == .success ? .failure : status
+        }
+        // Pass 2: the same tracking again, writing the packets attributed to them.
+        var tracker = ConnectionTracker(configuration: configuration)
+        var writer: PcapWriter?
+        var linkType: Int32?
+        var written = 0
+        for path in tracking.files {
+            do throws(CaptureError) {
+                var file = try PcapFile(path: path, filter: tracking.filter)
+                if linkType == nil {
+                    linkType = file.linkType
+                    writer = try PcapWriter(path: output, linkType: file.linkType, snapshotLength: max(file.snapshotLength, 65535))
+                } else if linkType != file.linkType {
+                    err.write("flowtrack: \(path): link type \(file.linkTypeName) differs from the first file's; one pcap holds one link type\n")
+                    return .failure
+                }
+                guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: file.linkType), verifyChecksums: configuration.verifyChecksums)
+                else { throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName) }
+                var packet = DecodedPacket()
+                while try file.next({ meta, bytes in
+                    decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                    tracker.process(packet, at: meta.timestamp) { _ in }
+                    if let id = tracker.lastConnectionID, ids.contains(id) {
+                        writer?.write(meta, bytes: bytes)
+                        written += 1
+                    }
+                    return true
+                }) != nil {}
+            } catch {
+                // Pass 1 already reported damaged files; the packets before the damage are written.
+                if case .truncatedRecord = error { continue }
+                if case .corruptRecord = error { continue }
+                err.write("flowtrack: \(error)\n")
+                status = ExitStatus(error)
+                break
+            }
+        }
+        do throws(CaptureError) { try writer?.flush() } catch {
+            err.write("flowtrack: \(error)\n")
+            return .failure
+        }
+        err.write("flowtrack: wrote \(written) packets of \(ids.count) connection\(ids.count == 1 ? "" : "s") to \(output)\n")
+        return status
+    }
+}
