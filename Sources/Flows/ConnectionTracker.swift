@@ -106,14 +106,17 @@ public struct ConnectionTracker {
         let key = FlowKey(ipProtocol: p.ipProtocol.rawValue, source: source, destination: destination, canonical: canonical)
         let fromA = key.isFromA(source: p.source, port: sourcePort)
         var e: Int
+        var created = false
         if let found = table.find(key) {
             e = found
             if transport == .tcp, isReuse(table[e], p, fromA: fromA) {
                 end(e, reason: .reuse, emit)
                 e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
+                created = true
             }
         } else {
             e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
+            created = true
         }
         statistics.tracked += 1
         lastConnectionID = table[e].serial
@@ -134,7 +137,11 @@ public struct ConnectionTracker {
         }
         if table[e].history.spillCount > 0 { spill(e) }
         schedule(e, actions, time: t)
-        if wantStates {
+        if created {
+            // Started once its first packet has been processed, so the record has a state.
+            if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
+            table[e].lastReported = Self.reportedState(table[e])
+        } else if wantStates {
             let after = Self.reportedState(table[e])
             if after != before {
                 table[e].lastReported = after
@@ -213,7 +220,6 @@ public struct ConnectionTracker {
             table[e].inactivityDue = time + conntrackTimeout(table[e])
         }
         rearm(e)
-        if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
         return e
     }
 

@@ -137,9 +137,10 @@ import Testing
         try pipeline.run(file: Paths.fixture("conn-sf.pcap")) { event in
             if case let .stateChanged(c) = event { states.append("\(c.tcpState!)/\(c.connState)") }
         }
-        // SYN: SYN_SENT, S0. SYN-ACK: SYN_RECV, and Zeek marks both endpoints ESTABLISHED (S1).
-        // ACK: ESTABLISHED. Client FIN: FIN_WAIT, S2. Server FIN: LAST_ACK, SF. Last ACK: TIME_WAIT.
-        #expect(states == ["SYN_SENT/S0", "SYN_RECV/S1", "ESTABLISHED/S1", "FIN_WAIT/S2", "LAST_ACK/SF", "TIME_WAIT/SF"])
+        // The SYN starts the connection (SYN_SENT, S0; reported as started). SYN-ACK: SYN_RECV,
+        // and Zeek marks both endpoints ESTABLISHED (S1). ACK: ESTABLISHED. Client FIN:
+        // FIN_WAIT, S2. Server FIN: LAST_ACK, SF. Last ACK: TIME_WAIT.
+        #expect(states == ["SYN_RECV/S1", "ESTABLISHED/S1", "FIN_WAIT/S2", "LAST_ACK/SF", "TIME_WAIT/SF"])
     }
 
     @Test func uidsAreUniqueAndSeeded() throws {
