@@ -6,7 +6,7 @@ import FlowTrack
 struct ProgressBar {
     let total: Int
     let start = ContinuousClock.now
-    var lastDraw = ContinuousClock.now
+    var lastDraw: ContinuousClock.Instant?
     var drawn = false
 
     /// A bar for `path`, or `nil` when none should be shown.
@@ -20,10 +20,10 @@ struct ProgressBar {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Redraws at most five times a second.
+    /// Draws at the first update, then at most five times a second.
     mutating func update(packets: Int, bytes: Int) {
         let now = ContinuousClock.now
-        guard Self.seconds(now - lastDraw) >= 0.2 else { return }
+        if let lastDraw, Self.seconds(now - lastDraw) < 0.2 { return }
         lastDraw = now
         let elapsed = max(Self.seconds(now - start), 0.001)
         let fraction = min(1, Double(bytes) / Double(max(total, 1)))
