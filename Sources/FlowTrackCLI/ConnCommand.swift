@@ -21,10 +21,10 @@ public struct ConnCommand: ParsableCommand {
 
             EXAMPLES:
               flowtrack conn trace.pcap
-              flowtrack conn trace.pcap -n --port 443 --state ESTABLISHED --sort bytes --limit 20
+              flowtrack conn trace.pcap -n -p 443 --state ESTABLISHED --limit 20
               flowtrack conn trace.pcap --format zeek > conn.log
-              flowtrack conn trace.pcap --format json | jq 'select(.conn_state=="REJ")'
-              flowtrack conn a.pcap b.pcapng -f 'tcp port 443' --community-id --format csv
+              flowtrack conn trace.pcap --format json | jq 'select(.proto=="udp")'
+              flowtrack conn a.pcap b.pcapng -f 'tcp port 443' --format csv
               flowtrack conn offload.pcap -C --local-nets 10.0.0.0/8,fd00::/8
             """)
 

@@ -15,9 +15,9 @@ public struct ExtractCommand: ParsableCommand {
 
             EXAMPLES:
               flowtrack extract trace.pcap --uid CLWNqGF8EP1yne1Qk -w one.pcap
-              flowtrack extract trace.pcap --community-id '1:LQU9qZlK+B5F3KDmev6m5PMibrg=' -w one.pcap
-              flowtrack extract trace.pcap --tuple 'tcp 10.0.0.1:40000 10.0.0.2:80' -w one.pcap
-              flowtrack extract trace.pcap --tuple 'udp [2001:db8::1]:5353 [ff02::fb]:5353' -w mdns.pcap
+              flowtrack extract trace.pcap --community-id '1:LQU9qZl…rg=' -w one.pcap
+              flowtrack extract t.pcap --tuple 'tcp 10.0.0.1:40000 10.0.0.2:80' -w 1.pcap
+              flowtrack extract t.pcap --tuple 'udp [fe80::1]:53 [ff02::fb]:53' -w 2.pcap
             """)
 
     /// The options shared with `conn`.

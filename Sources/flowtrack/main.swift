@@ -1,3 +1,3 @@
 import FlowTrackCLI
 
-FlowTrackCommand.main()
+FlowTrackCommand.runMain()
