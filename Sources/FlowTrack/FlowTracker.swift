@@ -1,3 +1,16 @@
+import Synchronization
+
+/// A request to stop a live capture, safe to raise from any thread or signal handler.
+public final class CaptureStop: Sendable {
+    let flag = Atomic<Bool>(false)
+    /// A request not raised yet.
+    public init() {}
+    /// Asks the capture to stop (it does within 100 ms).
+    public func stop() { flag.store(true, ordering: .relaxed) }
+    /// Whether a stop was asked for.
+    public var isStopped: Bool { flag.load(ordering: .relaxed) }
+}
+
 /// The pipeline users import: capture files → decoder → connection tracker → events.
 ///
 /// ```swift
@@ -61,6 +74,66 @@ public struct FlowTracker {
             stats.add(packet)
             tracker.process(packet, at: meta.timestamp, handler)
             if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
+        }
+    }
+
+    /// Tracks a live capture until `shouldStop` says so or `maxPackets` have been read.
+    ///
+    /// While the wire is silent the tracker's timers are driven by the clock, so idle
+    /// connections end on time. `each` is called after every packet and every idle
+    /// wait (at most every 100 ms), for periodic displays; `packet` sees every raw
+    /// packet (to write it to a file). Call ``finish(_:)`` afterwards.
+    /// - Throws: `LiveCaptureError` if reading fails.
+    public mutating func run(live capture: inout LiveCapture, maxPackets: Int? = nil, until shouldStop: () -> Bool,
+                             packet: ((PacketMetadata, Span<UInt8>) -> Void)? = nil,
+                             each: (inout FlowTracker) -> Void = { _ in },
+                             _ handler: (ConnectionEvent) -> Void) throws(LiveCaptureError) {
+        let linkType = LinkType(rawValue: capture.linkType)
+        guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
+            throw .activationFailed(interface: capture.interface, message: "link type \(linkType) is not one FlowTrack decodes")
+        }
+        var decoded = DecodedPacket()
+        var count = 0
+        while !shouldStop(), maxPackets.map({ count < $0 }) ?? true {
+            let meta = try capture.next(waiting: 100) { meta, bytes in
+                decoder.decode(bytes, wireLength: meta.wireLength, into: &decoded)
+                packet?(meta, bytes)
+                return meta
+            }
+            if let meta {
+                count += 1
+                packetStatistics.add(decoded)
+                tracker.process(decoded, at: meta.timestamp, handler)
+            } else {
+                tracker.advance(to: WallClock.now, handler)
+            }
+            each(&self)
+        }
+        packetStatistics.addLinkType(linkType, packets: count)
+    }
+
+    /// The connections of a live capture as an asynchronous sequence of events.
+    ///
+    /// ``CaptureStop/stop()`` (from any task or a signal handler) stops the capture;
+    /// the remaining connections then end (reason `endOfInput`) and the sequence
+    /// finishes. Cancelling the consuming task stops the capture too.
+    public static func liveEvents(interface: String, filter: String? = nil, stop: CaptureStop = CaptureStop(),
+                                  configuration: TrackerConfiguration = TrackerConfiguration())
+        -> AsyncThrowingStream<ConnectionEvent, any Error> {
+        AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+            let task = Task.detached {
+                var pipeline = FlowTracker(configuration: configuration)
+                do {
+                    var capture = try LiveCapture(interface: interface, filter: filter)
+                    try pipeline.run(live: &capture, until: { Task.isCancelled || stop.isStopped }) { continuation.yield($0) }
+                    pipeline.finish { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    pipeline.finish { continuation.yield($0) }
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 

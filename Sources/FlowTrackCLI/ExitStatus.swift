@@ -16,6 +16,10 @@ public enum ExitStatus: Int32, Sendable {
     case unsupportedLinkType = 5
     /// A BPF filter expression does not compile.
     case badFilter = 6
+    /// Live capture needs privileges the process lacks (CAP_NET_RAW, CAP_NET_ADMIN).
+    case needsPrivileges = 7
+    /// The capture interface does not exist.
+    case noSuchInterface = 8
     /// A command-line usage error (swift-argument-parser's validation code).
     case usage = 64
 
@@ -28,6 +32,16 @@ public enum ExitStatus: Int32, Sendable {
         case .unsupportedLinkType: self = .unsupportedLinkType
         case .badFilter: self = .badFilter
         case .writeFailed: self = .failure
+        }
+    }
+
+    /// The status for a live-capture error.
+    public init(_ error: LiveCaptureError) {
+        switch error {
+        case .permissionDenied: self = .needsPrivileges
+        case .noSuchInterface: self = .noSuchInterface
+        case .badFilter: self = .badFilter
+        case .interfaceDown, .activationFailed, .readFailed: self = .failure
         }
     }
 }

@@ -40,3 +40,14 @@ public enum StandardStream {
         return Int(info.st_size)
     }
 }
+
+extension StandardStream {
+    /// Ignores a signal's default action (so a dispatch source can handle it instead).
+    /// The corresponding C function is `signal()`.
+    public static func ignore(signal number: Int32) {
+        _ = signal(number, SIG_IGN)
+    }
+
+    /// Whether the process runs as root (effective user 0). The corresponding C function is `geteuid()`.
+    public static var isRoot: Bool { geteuid() == 0 }
+}
