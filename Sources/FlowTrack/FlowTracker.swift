@@ -120,20 +120,9 @@ public struct FlowTracker {
     public static func liveEvents(interface: String, filter: String? = nil, stop: CaptureStop = CaptureStop(),
                                   configuration: TrackerConfiguration = TrackerConfiguration())
         -> AsyncThrowingStream<ConnectionEvent, any Error> {
-        AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
-            let task = Task.detached {
-                var pipeline = FlowTracker(configuration: configuration)
-                do {
-                    var capture = try LiveCapture(interface: interface, filter: filter)
-                    try pipeline.run(live: &capture, until: { Task.isCancelled || stop.isStopped }) { continuation.yield($0) }
-                    pipeline.finish { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    pipeline.finish { continuation.yield($0) }
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        eventStream(configuration) { pipeline, yield in
+            var capture = try LiveCapture(interface: interface, filter: filter)
+            try pipeline.run(live: &capture, until: { Task.isCancelled || stop.isStopped }, yield)
         }
     }
 
@@ -148,16 +137,25 @@ public struct FlowTracker {
     public static func events(files: [String], filter: String? = nil,
                               configuration: TrackerConfiguration = TrackerConfiguration())
         -> AsyncThrowingStream<ConnectionEvent, any Error> {
+        eventStream(configuration) { pipeline, yield in
+            for path in files {
+                try pipeline.run(file: path, filter: filter, yield)
+                if Task.isCancelled { break }
+            }
+        }
+    }
+
+    /// Runs `work` on a detached task, yielding its events; the remaining connections
+    /// end (reason `endOfInput`) when it returns or throws. Cancelling the consumer
+    /// cancels the task.
+    static func eventStream(_ configuration: TrackerConfiguration,
+                            _ work: @escaping @Sendable (inout FlowTracker, (ConnectionEvent) -> Void) throws -> Void)
+        -> AsyncThrowingStream<ConnectionEvent, any Error> {
         AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
             let task = Task.detached {
                 var pipeline = FlowTracker(configuration: configuration)
                 do {
-                    for path in files {
-                        try pipeline.run(file: path, filter: filter) { event in
-                            continuation.yield(event)
-                        }
-                        if Task.isCancelled { break }
-                    }
+                    try work(&pipeline) { continuation.yield($0) }
                     pipeline.finish { continuation.yield($0) }
                     continuation.finish()
                 } catch {

@@ -90,12 +90,7 @@ public struct ConnCommand: ParsableCommand {
 
     /// Runs against standard output and standard error.
     public func run() throws {
-        var out = FileDescriptorSink.standardOutput
-        var err = FileDescriptorSink.standardError
-        let status = execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output))
-        out.flush()
-        err.flush()
-        if status != .success { throw ExitCode(status.rawValue) }
+        try runWithStandardStreams { out, err in execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output)) }
     }
 
     /// Whether a connection passes the `--port`, `--proto` and `--state` filters.

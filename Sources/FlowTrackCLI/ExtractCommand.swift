@@ -82,12 +82,7 @@ public struct ExtractCommand: ParsableCommand {
 
     /// Runs against standard output and standard error.
     public func run() throws {
-        var out = FileDescriptorSink.standardOutput
-        var err = FileDescriptorSink.standardError
-        let status = execute(out: &out, err: &err)
-        out.flush()
-        err.flush()
-        if status != .success { throw ExitCode(status.rawValue) }
+        try runWithStandardStreams { out, err in execute(out: &out, err: &err) }
     }
 
     /// Runs the command, writing to the given sinks, and returns the exit status.

@@ -98,13 +98,10 @@ public struct LiveCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        var out = FileDescriptorSink.standardOutput
-        var err = FileDescriptorSink.standardError
-        let status = execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output), stop: stop)
-        out.flush()
-        err.flush()
-        for source in sources { source.cancel() }
-        if status != .success { throw ExitCode(status.rawValue) }
+        defer { for source in sources { source.cancel() } }
+        try runWithStandardStreams { out, err in
+            execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output), stop: stop)
+        }
     }
 
     /// Captures, writing to the given sinks, and returns the exit status.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Pcap
 
 /// Where a command writes its text: standard output, standard error, or a string in tests.
@@ -56,4 +57,15 @@ public struct StringSink: TextSink {
     public mutating func write(bytes: [UInt8]) { text += String(decoding: bytes, as: UTF8.self) }
     /// Does nothing: the text is already in memory.
     public mutating func flush() {}
+}
+
+/// Runs a command body against buffered standard output and standard error, flushes
+/// both, and turns a non-success status into the process's exit code.
+func runWithStandardStreams(_ body: (inout FileDescriptorSink, inout FileDescriptorSink) -> ExitStatus) throws {
+    var out = FileDescriptorSink.standardOutput
+    var err = FileDescriptorSink.standardError
+    let status = body(&out, &err)
+    out.flush()
+    err.flush()
+    if status != .success { throw ExitCode(status.rawValue) }
 }

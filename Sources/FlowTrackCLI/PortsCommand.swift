@@ -40,12 +40,7 @@ public struct PortsCommand: ParsableCommand {
 
     /// Runs against standard output and standard error.
     public func run() throws {
-        var out = FileDescriptorSink.standardOutput
-        var err = FileDescriptorSink.standardError
-        let status = execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output))
-        out.flush()
-        err.flush()
-        if status != .success { throw ExitCode(status.rawValue) }
+        try runWithStandardStreams { out, err in execute(out: &out, err: &err, terminal: StandardStream.isTerminal(StandardStream.output)) }
     }
 
     /// Runs the command, writing to the given sinks, and returns the exit status.

@@ -183,15 +183,7 @@ struct LiveCaptureTests {
                 "needs root and script(1)"))
 struct LiveTerminalTests {
     @Test func aTerminalGetsARefreshingTableThenTheFinalOne() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", "\(binaryPath) live -i lo -f 'udp port 9' --duration 2 --interval 0.5", "/dev/null"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let out = try runOnTerminal("\(binaryPath) live -i lo -f 'udp port 9' --duration 2 --interval 0.5")
         #expect(out.components(separatedBy: "flowtrack live on lo:").count >= 3)  // refreshed at least twice
         #expect(out.contains("Proto  Local Address  Foreign Address  State"))
         #expect(out.contains("packets captured on lo; kernel:"))

@@ -24,18 +24,8 @@ import Testing
         return path
     }()
 
-    /// Runs the binary under `script`, so standard error is a terminal.
     func onTerminal(_ arguments: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", "\(binaryPath) \(arguments) > /dev/null", "/dev/null"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return out
+        try runOnTerminal("\(binaryPath) \(arguments) > /dev/null")
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))

@@ -43,8 +43,8 @@ nonisolated(unsafe) var frames: Frames?
 /// Every frame of the capture (150 MB for bench-200k): adds a cache miss per packet, as a real trace does.
 nonisolated(unsafe) var allFrames: Frames?
 
-func decodeLoop(_ f: Frames, _ benchmark: Benchmark) {
-    let decoder = try! PacketDecoder(linkType: f.linkType)
+func decodeLoop(_ f: Frames, _ benchmark: Benchmark, verifyChecksums: Bool = false) {
+    let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: verifyChecksums)
     var packet = DecodedPacket()
     var ports = 0
     let n = f.offsets.count
@@ -96,21 +96,7 @@ let benchmarks: @Sendable () -> Void = {
             maxIterations: 20,
             setup: { if frames == nil { frames = Frames(path: benchPath, limit: 4096) } })
     ) { benchmark in
-        let f = frames!
-        let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
-        var packet = DecodedPacket()
-        var bad = 0
-        let n = f.offsets.count
-        let all = f.bytes.span
-        var i = 0
-        for _ in benchmark.scaledIterations {
-            let start = f.offsets[i]
-            decoder.decode(all.extracting(start..<(start + f.lengths[i])), wireLength: f.wireLengths[i], into: &packet)
-            if packet.transportChecksum == .bad { bad += 1 }
-            i += 1
-            if i == n { i = 0 }
-        }
-        blackHole(bad)
+        decodeLoop(frames!, benchmark, verifyChecksums: true)
     }
 
     // Decode + connection tracking over the whole capture in memory (checksums verified),
