@@ -40,6 +40,8 @@ struct TimerQueue {
     private var cursor: Int64 = .min
     private var sequence: UInt32 = 0
     private(set) var count = 0
+    /// Timers in `slots` (not in `current` or `overflow`): when none, the cursor can jump.
+    private var inSlots = 0
 
     /// Memory the wheel holds, in bytes.
     var memoryFootprint: Int {
@@ -62,6 +64,7 @@ struct TimerQueue {
             current.insert(timer, at: lo)
         } else if slot - cursor < Int64(Self.slotCount) {
             slots[Int(slot & Self.slotMask)].append(timer)
+            inSlots += 1
         } else {
             overflow.append(timer)
         }
@@ -80,6 +83,7 @@ struct TimerQueue {
         for t in slots[index] {
             if t.due >> Self.slotShift <= cursor { current.append(t) } else { later.append(t) }
         }
+        inSlots -= slots[index].count - later.count
         slots[index] = later
         current.sort { Timer.before($1, $0) }
     }
@@ -96,8 +100,17 @@ struct TimerQueue {
                 return next
             }
             guard count > 0, cursor < target else { return nil }
-            cursor += 1
-            if cursor & Self.slotMask == 0 { reinsertOverflow() }
+            if inSlots == 0 {
+                // Nothing in the wheel: jump to the earliest overflow timer or to `time`
+                // (a capture may skip years between packets), never slot by slot.
+                var next = target
+                for t in overflow { next = min(next, t.due >> Self.slotShift) }
+                cursor = max(cursor + 1, next)
+                reinsertOverflow()
+            } else {
+                cursor += 1
+                if cursor & Self.slotMask == 0 { reinsertOverflow() }
+            }
             load()
         }
     }
@@ -113,6 +126,7 @@ struct TimerQueue {
                 current.append(t)
             } else if slot - cursor < Int64(Self.slotCount) {
                 slots[Int(slot & Self.slotMask)].append(t)
+                inSlots += 1
             } else {
                 overflow.append(t)
             }
@@ -144,6 +158,7 @@ struct TimerQueue {
         guard let (slot, i) = best else { return nil }
         count -= 1
         if slot < 0 { return overflow.remove(at: i) }
+        inSlots -= 1
         return slots[slot].remove(at: i)
     }
 }

@@ -66,6 +66,27 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
         #expect(rows.first { $0.endReason == .eviction }?.originator.port == 1)
     }
 
+    @Test func yearsBetweenPacketsDoNotStallTheTimers() {
+        // Regression (corpus file tcpdump__hncp_prefix-oobr.pcap): a capture jumping four
+        // years made the timing wheel walk every slot in between (57 s for 3 packets).
+        var configuration = TrackerConfiguration()
+        configuration.verifyChecksums = false
+        var tracker = ConnectionTracker(configuration: configuration)
+        let decoder = try! PacketDecoder(linkType: .ethernet)
+        var p = DecodedPacket()
+        var ended: [Connection] = []
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for (i, seconds) in [Int64(1_338_986_442), 1_469_624_245, 1_469_624_246].enumerated() {
+                let f = tcpFrame(c, s, UInt16(1000 + i), 80, flags: .syn, seq: 1)
+                decoder.decode(f.span, wireLength: f.count, into: &p)
+                tracker.process(p, at: Timestamp(seconds: seconds, nanoseconds: 0)) { if case let .ended(x) = $0 { ended.append(x) } }
+            }
+        }
+        #expect(elapsed < .seconds(2))
+        #expect(ended.count == 1 && ended[0].endReason == .timeout && ended[0].originator.port == 1000)
+    }
+
     @Test func memoryPerFlowIsBounded() {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = false

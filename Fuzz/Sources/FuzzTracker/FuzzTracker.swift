@@ -1,0 +1,54 @@
+import FlowTrack
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+/// One input = a sequence of Ethernet frames: [time step byte][length byte][frame]…
+/// Each is decoded and tracked (checksums off, so crafted segments reach the TCP
+/// logic; a small table so eviction runs); every record is formatted in every format.
+@_cdecl("FuzzTracker_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in testOneInput(data, size) }
+}
+
+/// libFuzzer's runtime also references this symbol; it runs one input.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    do {
+        guard let data, size > 0 else { return 0 }
+        let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+        var configuration = TrackerConfiguration()
+        configuration.verifyChecksums = bytes[0] & 1 == 1
+        configuration.maxFlows = 4
+        configuration.events = .all
+        configuration.profile = bytes[0] & 2 == 2 ? .conntrack : .zeek
+        var tracker = ConnectionTracker(configuration: configuration)
+        let decoder = try! PacketDecoder(linkType: .ethernet, verifyChecksums: configuration.verifyChecksums)
+        let columns = ConnLogColumns(communityID: true)
+        var packet = DecodedPacket()
+        var time: Int64 = 1_700_000_000_000_000_000
+        var i = 1
+        func consume(_ event: ConnectionEvent) {
+            let c = event.connection
+            _ = ZeekLogWriter(columns: columns).rowBytes(c)
+            _ = JSONLinesWriter(columns: columns).rowBytes(c)
+            _ = CSVWriter(columns: columns).rowBytes(c)
+        }
+        while i + 2 <= bytes.count {
+            time += Int64(bytes[i]) * 50_000_000  // up to 12.75 s between packets: timers fire
+            let length = Int(bytes[i + 1])
+            i += 2
+            let frame = Array(bytes[i..<min(bytes.count, i + length)])
+            i += length
+            decoder.decode(frame.span, wireLength: frame.count, into: &packet)
+            tracker.process(packet, at: Timestamp(nanoseconds: time), consume)
+        }
+        tracker.flush(consume)
+        precondition(tracker.activeConnections == 0)
+        return 0
+    }
+}

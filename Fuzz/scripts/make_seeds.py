@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Builds libFuzzer seed corpora from capture files (classic pcap; pcapng is skipped).
+
+decoder seeds: one file per frame: [link-type selector][wire slack][frame]
+tracker seeds: one file per capture (Ethernet only): [flags] then [time step][length][frame]…
+usage: make_seeds.py OUT_DIR CAPTURE…"""
+import os
+import struct
+import sys
+
+SELECTOR = {1: 0, 113: 1, 276: 2, 0: 3, 108: 4, 12: 5, 14: 5, 101: 5, 228: 6, 229: 7}
+
+
+def records(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+        if len(head) < 24:
+            return None, []
+        magic = head[:4]
+        if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+            endian = "<"
+        elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+            endian = ">"
+        else:
+            return None, []
+        linktype = struct.unpack(endian + "I", head[20:24])[0] & 0xFFFF
+        out = []
+        while len(out) < 200:
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            _, _, caplen, wire = struct.unpack(endian + "IIII", rec)
+            if caplen > 65535:
+                break
+            data = f.read(caplen)
+            if len(data) < caplen:
+                break
+            out.append((data, wire))
+        return linktype, out
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(os.path.join(out, "decoder"), exist_ok=True)
+    os.makedirs(os.path.join(out, "tracker"), exist_ok=True)
+    n = 0
+    for path in sys.argv[2:]:
+        linktype, recs = records(path)
+        if linktype not in SELECTOR:
+            continue
+        base = os.path.basename(path)
+        for i, (data, wire) in enumerate(recs[:20]):
+            slack = max(0, min(15, wire - len(data)))
+            with open(os.path.join(out, "decoder", "%s-%d" % (base, i)), "wb") as f:
+                f.write(bytes([SELECTOR[linktype], slack]) + data)
+            n += 1
+        if linktype == 1 and recs:
+            blob = bytearray([0])
+            for data, _ in recs[:60]:
+                frame = data[:255]
+                blob += bytes([1, len(frame)]) + frame
+            with open(os.path.join(out, "tracker", base), "wb") as f:
+                f.write(bytes(blob))
+    print("seeds:", n, "decoder frames")
+
+
+main()
