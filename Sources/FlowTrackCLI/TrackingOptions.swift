@@ -22,8 +22,8 @@ public struct TrackingOptions: ParsableArguments {
     public var localNets: String?
 
     /// Maximum flows.
-    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 2000000).")
-    public var maxFlows: Int = 2_000_000
+    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 1000000, about 400 MB).")
+    public var maxFlows: Int = 1_000_000
 
     /// Timeout profile.
     @Option(help: "Timeout profile: zeek (default) or conntrack.")

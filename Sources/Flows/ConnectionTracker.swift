@@ -19,6 +19,8 @@ public struct ConnectionTracker {
     var timers = TimerQueue()
     var now: Int64 = .min
     var nextSerial: UInt64 = 1
+    /// The eviction sampler's generator state.
+    var evictionState: UInt64 = 0x853C_49E6_748F_EA9B
     /// The uid seed in force (configured, or derived from the first packet's time).
     var uidSalt: UInt64 = 0
     /// History letters beyond the 32 kept inline, by connection serial (rare).

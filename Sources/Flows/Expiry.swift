@@ -114,17 +114,23 @@ extension ConnectionTracker {
         table.remove(at: e)
     }
 
-    /// Ends the connection whose next timer is due soonest: the idlest one.
+    /// Ends an idle connection to make room: of eight connections sampled at random,
+    /// the one whose last packet is oldest (sampled LRU, as Redis evicts; O(1) per
+    /// eviction however full the table is).
     mutating func evictOne(_ emit: (ConnectionEvent) -> Void) {
-        while let timer = timers.popEarliest() {
-            let e = Int(timer.entry)
-            guard table[e].serial != 0, UInt32(truncatingIfNeeded: table[e].serial) == timer.generation,
-                  table[e].wakeDue == timer.due else { continue }
-            end(e, reason: .eviction, emit)
+        var best: Int?
+        if table.count <= 8 {
+            // A small table: exact, the least recently active of all.
+            for e in table.entries where best.map({ table[e].lastTime < table[$0].lastTime }) ?? true { best = e }
+            if let best { end(best, reason: .eviction, emit) }
             return
         }
-        // No timers (cannot happen: every connection has an inactivity timer); end any.
-        if let e = table.entries.first { end(e, reason: .eviction, emit) }
+        for _ in 0..<8 {
+            evictionState = evictionState &* 6364136223846793005 &+ 1442695040888963407
+            guard let e = table.entry(near: Int(truncatingIfNeeded: evictionState >> 17)) else { break }
+            if best.map({ table[e].lastTime < table[$0].lastTime }) ?? true { best = e }
+        }
+        if let best { end(best, reason: .eviction, emit) }
     }
 
     // MARK: Records

@@ -126,6 +126,15 @@ public struct FlowTable<Value> {
         _modify { yield &chunks[e >> Self.chunkShift][e & Self.chunkMask].value }
     }
 
+    /// The live entry at or after index slot `position` (wrapping), or `nil` when empty:
+    /// a cheap random pick for sampled eviction.
+    public func entry(near position: Int) -> Int? {
+        guard _count > 0 else { return nil }
+        var i = position & mask
+        while index[i] == 0 { i = (i + 1) & mask }
+        return Int(truncatingIfNeeded: index[i] & 0xFFFF_FFFF) - 1
+    }
+
     /// Every live entry number (order unspecified).
     public var entries: [Int] {
         var out: [Int] = []

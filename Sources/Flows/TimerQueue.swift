@@ -63,7 +63,8 @@ struct TimerQueue {
             }
             current.insert(timer, at: lo)
         } else if slot - cursor < Int64(Self.slotCount) {
-            slots[Int(slot & Self.slotMask)].append(timer)
+            let index = Int(slot & Self.slotMask)
+            slots[index].append(timer)
             inSlots += 1
         } else {
             overflow.append(timer)
@@ -132,33 +133,5 @@ struct TimerQueue {
             }
         }
         current.sort { Timer.before($1, $0) }
-    }
-
-    /// Removes and returns the timer due soonest, however far ahead (for eviction).
-    mutating func popEarliest() -> Timer? {
-        guard count > 0 else { return nil }
-        if let next = current.popLast() {
-            count -= 1
-            return next
-        }
-        var best: (slot: Int, index: Int)?
-        var bestTimer: Timer?
-        for offset in 1...Self.slotCount {
-            let index = Int((cursor + Int64(offset)) & Self.slotMask)
-            for (i, t) in slots[index].enumerated() where bestTimer.map({ Timer.before(t, $0) }) ?? true {
-                bestTimer = t
-                best = (index, i)
-            }
-            if bestTimer != nil { break }
-        }
-        for (i, t) in overflow.enumerated() where bestTimer.map({ Timer.before(t, $0) }) ?? true {
-            bestTimer = t
-            best = (-1, i)
-        }
-        guard let (slot, i) = best else { return nil }
-        count -= 1
-        if slot < 0 { return overflow.remove(at: i) }
-        inSlots -= 1
-        return slots[slot].remove(at: i)
     }
 }

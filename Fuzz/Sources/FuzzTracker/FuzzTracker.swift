@@ -5,7 +5,7 @@ func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
 
-/// One input = a sequence of Ethernet frames: [time step byte][length byte][frame]…
+/// One input = a flags byte, then Ethernet frames: [time step byte][length byte][frame]…
 /// Each is decoded and tracked (checksums off, so crafted segments reach the TCP
 /// logic; a small table so eviction runs); every record is formatted in every format.
 @_cdecl("FuzzTracker_main")
@@ -24,11 +24,12 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = bytes[0] & 1 == 1
         configuration.maxFlows = 4
-        configuration.events = .all
+        configuration.events = bytes[0] & 4 == 4 ? .all : [.ended]
+        configuration.computeCommunityID = bytes[0] & 8 == 8
         configuration.profile = bytes[0] & 2 == 2 ? .conntrack : .zeek
         var tracker = ConnectionTracker(configuration: configuration)
         let decoder = try! PacketDecoder(linkType: .ethernet, verifyChecksums: configuration.verifyChecksums)
-        let columns = ConnLogColumns(communityID: true)
+        let columns = ConnLogColumns(communityID: configuration.computeCommunityID)
         var packet = DecodedPacket()
         var time: Int64 = 1_700_000_000_000_000_000
         var i = 1
@@ -39,7 +40,10 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             _ = CSVWriter(columns: columns).rowBytes(c)
         }
         while i + 2 <= bytes.count {
-            time += Int64(bytes[i]) * 50_000_000  // up to 12.75 s between packets: timers fire
+            // Steps of 50 ms up to 12.45 s (timers fire), and from 250 up, years (captures jump).
+            let step = Int64(bytes[i])
+            time += step < 250 ? step * 50_000_000 : (step - 249) * 100_000_000_000_000_000
+            time = min(time, 4_294_967_295_000_000_000)  // pcap seconds are 32-bit
             let length = Int(bytes[i + 1])
             i += 2
             let frame = Array(bytes[i..<min(bytes.count, i + length)])
