@@ -10,7 +10,7 @@ public enum ExitStatus: Int32, Sendable {
     case noInput = 2
     /// A file is not a pcap or pcapng capture.
     case notACapture = 3
-    /// A capture file is cut short or has a corrupt record (earlier packets were processed).
+    /// A capture file is cut short (earlier packets were processed).
     case damagedCapture = 4
     /// The capture's link type cannot be decoded.
     case unsupportedLinkType = 5
@@ -20,6 +20,10 @@ public enum ExitStatus: Int32, Sendable {
     case needsPrivileges = 7
     /// The capture interface does not exist.
     case noSuchInterface = 8
+    /// A capture file is empty.
+    case emptyFile = 9
+    /// A capture file has an impossible record or block (earlier packets were processed).
+    case corruptCapture = 10
     /// A command-line usage error (swift-argument-parser's validation code).
     case usage = 64
 
@@ -28,7 +32,9 @@ public enum ExitStatus: Int32, Sendable {
         switch error {
         case .fileNotFound, .permissionDenied: self = .noInput
         case .notACaptureFile: self = .notACapture
-        case .truncatedRecord, .corruptRecord, .readFailed: self = .damagedCapture
+        case .emptyFile: self = .emptyFile
+        case .truncatedRecord, .readFailed: self = .damagedCapture
+        case .corruptRecord: self = .corruptCapture
         case .unsupportedLinkType: self = .unsupportedLinkType
         case .badFilter: self = .badFilter
         case .writeFailed: self = .failure

@@ -11,6 +11,8 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file is readable but is neither a pcap nor a pcapng capture, or its
     /// header is damaged.
     case notACaptureFile(path: String, message: String)
+    /// The file is empty (zero bytes).
+    case emptyFile(path: String)
     /// The capture's link-layer header type is one FlowTrack cannot decode.
     case unsupportedLinkType(linkType: Int32, name: String)
     /// The file ends in the middle of a record. Every complete packet before the
@@ -35,6 +37,8 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path): permission denied (\(message)); check the file's mode or run as its owner"
         case let .notACaptureFile(path, message):
             return "\(path): not a pcap or pcapng capture file (libpcap: \(message))"
+        case let .emptyFile(path):
+            return "\(path): empty file, not a capture"
         case let .unsupportedLinkType(linkType, name):
             return "unsupported link-layer type \(name) (\(linkType)); FlowTrack decodes Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IPv4/IPv6"
         case let .truncatedRecord(packetsRead, message):

@@ -57,6 +57,10 @@ public struct PcapFile: ~Copyable {
             fclose(file)
             throw .notACaptureFile(path: path, message: "is a directory")
         }
+        if (statInfo.st_mode & S_IFMT) == S_IFREG, statInfo.st_size == 0 {
+            fclose(file)
+            throw .emptyFile(path: path)
+        }
         let bufferSize = 1 << 20
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bufferSize)
         setvbuf(file, buffer, _IOFBF, bufferSize)

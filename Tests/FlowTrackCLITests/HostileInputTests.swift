@@ -33,9 +33,9 @@ import Testing
         let cut = Array(record(syn).prefix(30))
         var cases: [(String, [UInt8], FlowTrackCLI.ExitStatus, Int)] = []
         cases.append(("not a capture", Array("just some text, not a capture\n".utf8), .notACapture, 0))
-        cases.append(("empty", [], .notACapture, 0))
+        cases.append(("empty", [], .emptyFile, 0))
         cases.append(("header only", pcapHeader, .success, 0))
-        cases.append(("2^31 captured length", pcapHeader + record(syn) + huge, .damagedCapture, 1))
+        cases.append(("2^31 captured length", pcapHeader + record(syn) + huge, .corruptCapture, 1))
         cases.append(("cut mid-record", pcapHeader + record(syn) + cut, .damagedCapture, 1))
         return cases
     }()
@@ -59,7 +59,7 @@ import Testing
         let broken = le32(6) + le32(0xFFFF_FFF0) + [UInt8](repeating: 0, count: 40)
         let path = file("corrupt.pcapng", shb + idb + epb + broken)
         let run = try conn([path, "--format", "json", "-C"])
-        #expect(run.status == .damagedCapture, "\(run.err)")
+        #expect(run.status == .corruptCapture, "\(run.err)")
         #expect(run.err.split(separator: "\n").count == 1 && run.err.hasPrefix("flowtrack: "))
         #expect(run.out.split(separator: "\n").count == 1)  // the packet before the bad block
     }

@@ -85,7 +85,7 @@ func allPackets(_ file: inout PcapFile) throws(CaptureError) -> [(PacketMetadata
             _ = try PcapFile(path: empty)
             Issue.record("opened an empty file")
         } catch {
-            guard case .notACaptureFile = error else { Issue.record("\(error)"); return }
+            guard case .emptyFile = error else { Issue.record("\(error)"); return }
         }
         // A valid 24-byte header and no records: zero packets, no error.
         let headerOnly = Paths.temporary("header.pcap")
