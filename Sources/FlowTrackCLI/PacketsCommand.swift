@@ -60,9 +60,10 @@ public struct PacketsCommand: ParsableCommand {
         var statistics = PacketStatistics()
         var remaining = count ?? Int.max
         var status = ExitStatus.success
+        var opened = false  // totals only when a file was read: a missing file prints just its error
         for path in files where remaining > 0 {
             do throws(CaptureError) {
-                try readFile(path, remaining: &remaining, statistics: &statistics, out: &out)
+                try readFile(path, remaining: &remaining, statistics: &statistics, opened: &opened, out: &out)
             } catch {
                 out.flush()
                 err.write("flowtrack: \(error)\n")
@@ -72,13 +73,14 @@ public struct PacketsCommand: ParsableCommand {
                 break
             }
         }
-        if stats { out.write(statistics.report() + "\n") }
+        if stats && opened { out.write(statistics.report() + "\n") }
         return status
     }
 
     func readFile(_ path: String, remaining: inout Int, statistics: inout PacketStatistics,
-                  out: inout some TextSink) throws(CaptureError) {
+                  opened: inout Bool, out: inout some TextSink) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
+        opened = true
         let linkType = LinkType(rawValue: file.linkType)
         let decoder: PacketDecoder
         do { decoder = try PacketDecoder(linkType: linkType, verifyChecksums: verifyChecksums) } catch {

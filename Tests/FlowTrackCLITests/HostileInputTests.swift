@@ -74,11 +74,17 @@ struct CorpusThroughCommandsTests {
         #expect(names.count == 976)
         var statuses: [FlowTrackCLI.ExitStatus: Int] = [:]
         var slowest = (name: "", seconds: 0.0)
+        var packets = 0
         for name in names {
             let path = Paths.corpus + "/pcaps/" + name
             let start = Date()
             var out = StringSink(), err = StringSink()
             let stats = try PacketsCommand.parse([path, "--stats"]).execute(out: &out, err: &err)
+            if let first = out.text.split(separator: "\n").first, first.hasPrefix("packets: ") {
+                packets += Int(first.dropFirst(9).prefix { $0.isNumber }) ?? 0
+            } else {
+                #expect(stats != .success && out.text.isEmpty, "\(name): \(out.text)")
+            }
             var out2 = StringSink(), err2 = StringSink()
             let rows = try ConnCommand.parse([path, "--format", "json", "--community-id"]).execute(out: &out2, err: &err2)
             #expect(stats == rows, "\(name): packets \(stats), conn \(rows)")
@@ -88,7 +94,8 @@ struct CorpusThroughCommandsTests {
             if seconds > slowest.seconds { slowest = (name, seconds) }
             #expect(seconds < 20, "\(name) took \(seconds) s")
         }
-        print("corpus through packets --stats and conn: \(statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value)" }); slowest \(slowest.name) \(slowest.seconds) s")
+        print("corpus through packets --stats and conn: \(names.count) files, \(packets) packets; \(statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value)" }); slowest \(slowest.name) \(slowest.seconds) s")
         #expect(statuses[.success, default: 0] > 600)
+        #expect(packets > 10_000)  // 11,027 packets in the readable files when this was written
     }
 }

@@ -72,6 +72,7 @@ import Testing
     @Test func missingFileIsOneLineAndExitStatus2() throws {
         let run = try packets(["/nonexistent.pcap"])
         #expect(run.status == .noInput)
+        #expect(try packets(["/nonexistent.pcap", "--stats"]).out.isEmpty)  // no zero totals for an unread file
         #expect(run.err == "flowtrack: /nonexistent.pcap: no such file (No such file or directory)\n")
     }
 
