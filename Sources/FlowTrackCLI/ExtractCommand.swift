@@ -101,7 +101,7 @@ public struct ExtractCommand: ParsableCommand {
             if let wanted, wanted.matches(c) { ids.insert(c.id) }
         }
         guard !ids.isEmpty else {
-            err.write("flowtrack: no connection matches \(uid.map { "uid \($0)" } ?? communityID.map { "community id \($0)" } ?? "tuple '\(tuple ?? "")'")\n")
+            err.writeError("no connection matches \(uid.map { "uid \($0)" } ?? communityID.map { "community id \($0)" } ?? "tuple '\(tuple ?? "")'")")
             return status == .success ? .failure : status
         }
         // Pass 2: the same tracking again, writing the packets attributed to them.
@@ -116,7 +116,7 @@ public struct ExtractCommand: ParsableCommand {
                     linkType = file.linkType
                     writer = try PcapWriter(path: output, linkType: file.linkType, snapshotLength: max(file.snapshotLength, 65535))
                 } else if linkType != file.linkType {
-                    err.write("flowtrack: \(path): link type \(file.linkTypeName) differs from the first file's; one pcap holds one link type\n")
+                    err.writeError("\(path): link type \(file.linkTypeName) differs from the first file's; one pcap holds one link type")
                     return .failure
                 }
                 guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: file.linkType), verifyChecksums: configuration.verifyChecksums)
@@ -135,16 +135,16 @@ public struct ExtractCommand: ParsableCommand {
                 // Pass 1 already reported damaged files; the packets before the damage are written.
                 if case .truncatedRecord = error { continue }
                 if case .corruptRecord = error { continue }
-                err.write("flowtrack: \(error)\n")
+                err.writeError("\(error)")
                 status = ExitStatus(error)
                 break
             }
         }
         do throws(CaptureError) { try writer?.flush() } catch {
-            err.write("flowtrack: \(error)\n")
+            err.writeError("\(error)")
             return .failure
         }
-        err.write("flowtrack: wrote \(written) packets of \(ids.count) connection\(ids.count == 1 ? "" : "s") to \(output)\n")
+        err.writeError("wrote \(written) packets of \(ids.count) connection\(ids.count == 1 ? "" : "s") to \(output)")
         return status
     }
 }

@@ -114,13 +114,13 @@ public struct LiveCommand: ParsableCommand {
             capture = try LiveCapture(interface: interface, snapshotLength: snaplen, promiscuous: promiscuous,
                                       bufferSize: bufferSize, filter: filter)
         } catch {
-            err.write("flowtrack: \(error)\n")
+            err.writeError("\(error)")
             return ExitStatus(error)
         }
         var writer: PcapWriter?
         if let write {
             do throws(CaptureError) { writer = try PcapWriter(path: write, linkType: capture.linkType, snapshotLength: capture.snapshotLength) } catch {
-                err.write("flowtrack: \(error)\n")
+                err.writeError("\(error)")
                 return .failure
             }
         }
@@ -167,7 +167,7 @@ public struct LiveCommand: ParsableCommand {
                     out.flush()
                 }) { handle($0, &out) }
         } catch {
-            err.write("flowtrack: \(error)\n")
+            err.writeError("\(error)")
             status = ExitStatus(error)
         }
         var ended: [Connection] = []

@@ -66,7 +66,7 @@ public struct PacketsCommand: ParsableCommand {
                 try readFile(path, remaining: &remaining, statistics: &statistics, opened: &opened, out: &out)
             } catch {
                 out.flush()
-                err.write("flowtrack: \(error)\n")
+                err.writeError("\(error)")
                 status = ExitStatus(error)
                 if case .truncatedRecord = error { continue }
                 if case .corruptRecord = error { continue }

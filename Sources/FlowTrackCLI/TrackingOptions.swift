@@ -83,7 +83,7 @@ public struct TrackingOptions: ParsableArguments {
                 bar?.finish()
             } catch {
                 bar?.finish()
-                err.write("flowtrack: \(error)\n")
+                err.writeError("\(error)")
                 status = ExitStatus(error)
                 if case .truncatedRecord = error { continue }
                 if case .corruptRecord = error { continue }
@@ -92,7 +92,7 @@ public struct TrackingOptions: ParsableArguments {
         }
         pipeline.finish(handle)
         if pipeline.statistics.evictions > 0 {
-            err.write("flowtrack: \(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)\n")
+            err.writeError("\(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)")
         }
         return status
     }

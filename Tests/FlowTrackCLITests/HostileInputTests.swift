@@ -24,7 +24,7 @@ import Testing
 
     func file(_ name: String, _ bytes: [UInt8]) -> String {
         let path = Paths.temporary(name)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 
@@ -48,6 +48,17 @@ import Testing
         #expect(run.err.split(separator: "\n").count == (status == .success ? 0 : 1))
         #expect(run.out.split(separator: "\n").count == rows)
         if rows > 0 { #expect(run.out.contains("\"conn_state\":\"S0\"") && run.out.contains("\"orig_pkts\":1")) }
+    }
+
+    @Test func hostileFileNameStaysOnOneErrorLine() throws {
+        let path = file("bad\nname\t\u{7}\u{2028}.pcap", Array("not a capture\n".utf8))
+        for run in [try conn([path]), try packets([path, "--stats"])] {
+            #expect(run.status == .notACapture)
+            #expect(run.err.split(separator: "\n").count == 1 && run.err.hasSuffix("\n"), "\(run.err)")
+            #expect(run.err.hasPrefix("flowtrack: ") && run.err.contains("bad\\nname\\t\\u{7}\\u{2028}.pcap"))
+        }
+        let missing = try packets(["/nonexistent/\r\nforged line"])
+        #expect(missing.err == "flowtrack: /nonexistent/\\r\\nforged line: no such file (No such file or directory)\n")
     }
 
     @Test func corruptPcapngBlockLength() throws {

@@ -21,7 +21,7 @@ func python(_ program: String, _ file: String) throws -> String {
 
 func write(_ text: String, to name: String) -> String {
     let path = Paths.temporary(name)
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
 }
 
