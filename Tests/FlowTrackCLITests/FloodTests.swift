@@ -27,17 +27,7 @@ import Testing
     func maxFlowsBoundsTheTableAndSaysSo() throws {
         let path = Self.flood(syns: 300_000)
         let rss = Paths.temporary("rss.txt")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        process.arguments = ["-o", rss, "-f", "%M", binaryPath, "conn", path, "-C", "--format", "json", "--max-flows", "20000", "--stats"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let result = (status: process.terminationStatus, out: outText, err: errText)
+        let result = try runProcess("/usr/bin/time", ["-o", rss, "-f", "%M", binaryPath, "conn", path, "-C", "--format", "json", "--max-flows", "20000", "--stats"])
         #expect(result.status == 0)
         #expect(result.err.contains("connections were evicted to stay within --max-flows 20000"))
         #expect(result.err.contains("peak concurrent connections: 20000"))

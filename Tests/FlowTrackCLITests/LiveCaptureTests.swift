@@ -11,28 +11,15 @@ struct LiveCaptureTests {
 
     /// Starts the binary, runs `traffic` once it is capturing, and waits for it to end.
     func live(_ arguments: [String], traffic: () throws -> Void) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryPath)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        Thread.sleep(forTimeInterval: 1.0)  // let it activate
-        try traffic()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        try runProcess(binaryPath, arguments) { _ in
+            Thread.sleep(forTimeInterval: 1.0)  // let it activate
+            try traffic()
+        }
     }
 
     func runPeer(_ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.peer] + arguments
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let run = try runProcess("/usr/bin/env", ["python3", Self.peer] + arguments)
+        #expect(run.status == 0, "\(run.err)")
     }
 
     @Test func tracksRealLoopbackTrafficWithExactBytes() throws {
@@ -71,33 +58,23 @@ struct LiveCaptureTests {
     }
 
     @Test func withoutPrivilegesTheMessageSaysWhatIsMissing() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binaryPath, "live", "-i", "lo", "--duration", "1"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 7)
+        let run = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binaryPath, "live", "-i", "lo", "--duration", "1"])
+        let text = run.err
+        #expect(run.status == 7)
         #expect(text.contains("CAP_NET_RAW") && text.contains("setcap cap_net_raw,cap_net_admin=eip") && text.contains("libpcap: "))
         #expect(text.split(separator: "\n").count == 1)
     }
 
     @Test func sigintStopsCleanlyWithTheFinalStatistics() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaryPath)
-        process.arguments = ["live", "-i", "lo", "-f", "udp port 9"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 1.0)
-        process.interrupt()  // SIGINT
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        var reason = Process.TerminationReason.uncaughtSignal
+        let run = try runProcess(binaryPath, ["live", "-i", "lo", "-f", "udp port 9"]) { process in
+            Thread.sleep(forTimeInterval: 1.0)
+            process.interrupt()  // SIGINT
+            process.waitUntilExit()
+            reason = process.terminationReason
+        }
+        let text = run.err
+        #expect(reason == .exit && run.status == 0)
         #expect(text.contains("packets captured on lo; kernel:"))
     }
 

@@ -5,18 +5,9 @@ import Testing
 
 /// Runs a Python 3 program over a file and returns what it printed.
 func python(_ program: String, _ file: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", program, file]
-    let pipe = Pipe(), err = Pipe()
-    process.standardOutput = pipe
-    process.standardError = err
-    try process.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    if process.terminationStatus != 0 { Issue.record("python3 failed: \(problem)") }
-    return out
+    let run = try runProcess("/usr/bin/env", ["python3", "-c", program, file])
+    if run.status != 0 { Issue.record("python3 failed: \(run.err)") }
+    return run.out
 }
 
 func write(_ text: String, to name: String) -> String {

@@ -90,19 +90,11 @@ import Testing
         #expect(byID.status == .success && cidCount == 8)
     }
 
-    @Test func tsharkReadsTheOutput() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") else { return }
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark"), "needs tshark (apt-get install tshark)"))
+    func tsharkReadsTheOutput() throws {
         let out = Paths.temporary("tshark.pcap")
         _ = try extract([Paths.fixture("conn-reuse.pcap"), "--tuple", "tcp 10.0.0.1:40000 10.0.0.2:80", "-w", out])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
-        process.arguments = ["-n", "-r", out, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try runProcess("/usr/bin/tshark", ["-n", "-r", out, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport"]).out
         let lines = text.split(separator: "\n")
         #expect(lines.count == 9)
         #expect(lines.allSatisfy { $0 == "40000\t80" || $0 == "80\t40000" })

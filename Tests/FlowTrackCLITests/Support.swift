@@ -31,33 +31,33 @@ func packets(_ arguments: [String]) throws -> Run {
     return Run(status: status, out: out.text, err: err.text)
 }
 
-/// Runs the built binary as a user would, optionally feeding a file to standard input.
-func runBinary(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+/// Runs a program with its standard output and error captured (standard input from `stdin`,
+/// else nothing); `whileRunning` acts on the started process (sends traffic, a signal) before
+/// the output is read to its end.
+func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil,
+                whileRunning: (Process) throws -> Void = { _ in }) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binaryPath)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    if let stdin { process.standardInput = FileHandle(forReadingAtPath: stdin) }
+    process.standardInput = stdin.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
     try process.run()
+    try whileRunning(process)
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 
+/// Runs the built binary as a user would, optionally feeding a file to standard input.
+func runBinary(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    try runProcess(binaryPath, arguments, stdin: stdin)
+}
+
 /// Runs a shell command under script(1), so its standard output and error are a terminal,
 /// and returns everything it printed.
 func runOnTerminal(_ command: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-    process.arguments = ["-qec", command, "/dev/null"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return out
+    try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"]).out
 }
