@@ -8,10 +8,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(path: "../")],
     targets: [
+        .target(name: "FuzzSupport"),
         // -parse-as-library: the entry point is the @_cdecl'd `<Module>_main`, which calls libFuzzer.
-        .executableTarget(name: "FuzzDecoder", dependencies: [.product(name: "FlowTrack", package: "main")],
+        .executableTarget(name: "FuzzDecoder", dependencies: ["FuzzSupport", .product(name: "FlowTrack", package: "main")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .executableTarget(name: "FuzzTracker", dependencies: [.product(name: "FlowTrack", package: "main")],
+        .executableTarget(name: "FuzzTracker", dependencies: ["FuzzSupport", .product(name: "FlowTrack", package: "main")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],
     swiftLanguageModes: [.v6]

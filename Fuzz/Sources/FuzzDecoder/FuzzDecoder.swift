@@ -1,20 +1,15 @@
 import FlowTrack
-
-// libFuzzer entry: SwiftPM links the executable with `--defsym main=FuzzDecoder_main`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+import FuzzSupport
 
 let linkTypes: [LinkType] = [.ethernet, .linuxSLL, .linuxSLL2, .null, .loop, .raw, .ipv4, .ipv6]
 
 /// One input = one frame: the first byte picks the link type, the second the wire-length
 /// slack (snaplen cuts), the rest is the frame. Checksums are verified, so every path runs.
+///
+/// The entry point: SwiftPM links this executable with `--defsym main=FuzzDecoder_main`.
 @_cdecl("FuzzDecoder_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in testOneInput(data, size) }
+    runFuzzer(argc, argv) { data, size in testOneInput(data, size) }
 }
 
 /// libFuzzer's runtime also references this symbol; it runs one input.

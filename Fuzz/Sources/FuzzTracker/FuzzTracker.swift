@@ -1,18 +1,14 @@
 import FlowTrack
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+import FuzzSupport
 
 /// One input = a flags byte, then Ethernet frames: [time step byte][length byte][frame]…
 /// Each is decoded and tracked (checksums off, so crafted segments reach the TCP
 /// logic; a small table so eviction runs); every record is formatted in every format.
+///
+/// The entry point: SwiftPM links this executable with `--defsym main=FuzzTracker_main`.
 @_cdecl("FuzzTracker_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in testOneInput(data, size) }
+    runFuzzer(argc, argv) { data, size in testOneInput(data, size) }
 }
 
 /// libFuzzer's runtime also references this symbol; it runs one input.
