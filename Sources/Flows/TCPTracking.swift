@@ -236,6 +236,17 @@ extension ConnectionTracker {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
         var actions: Actions = []
         let eBefore = e.state, qBefore = q.state
+        /// A FIN closes the side, a RST resets it; either may end the connection.
+        func closeOrReset(_ e: inout Side) {
+            if fin {
+                e.setState(.closed)
+                actions.insert(.closeIncomplete)
+            }
+            if rst {
+                e.setState(.reset)
+                actions.insert(.closeIncomplete)
+            }
+        }
         switch e.state {
         case .inactive:
             if syn {
@@ -253,14 +264,7 @@ extension ConnectionTracker {
                     if q.state != .partial { c.flags.insert(.established) }
                 }
             }
-            if fin {
-                e.setState(.closed)
-                actions.insert(.closeIncomplete)
-            }
-            if rst {
-                e.setState(.reset)
-                actions.insert(.closeIncomplete)
-            }
+            closeOrReset(&e)
             if e.state == .inactive {
                 let origSide = isOrig ? e : q
                 if !isOrig, len == 0, origSide.state == .synSent {
@@ -272,14 +276,7 @@ extension ConnectionTracker {
                 }
             }
         case .synSent, .synAckSent:
-            if fin {
-                e.setState(.closed)
-                actions.insert(.closeIncomplete)
-            }
-            if rst {
-                e.setState(.reset)
-                actions.insert(.closeIncomplete)
-            }
+            closeOrReset(&e)
         case .partial, .established:
             if syn, e.state == .partial, q.state == .inactive, !ack { e.setState(.synSent) }
             if fin, !rst {
