@@ -37,7 +37,7 @@ import Testing
         #expect(result.out.split(separator: "\n").count == 300_000 - (300_000 - count - 20_000))
         let peakKB = Int((try String(contentsOfFile: rss, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? .max
         print("flood: 300000 SYNs, --max-flows 20000: peak RSS \(peakKB / 1024) MB")
-        // Under AddressSanitizer (scripts/test.sh says so) the peak is ASan's quarantine and shadow
+        // Under AddressSanitizer (scripts/sanitizers.sh says so) the peak is ASan's quarantine and shadow
         // memory (~520 MB), not FlowTrack's; the bound is checked by the plain run.
         if ProcessInfo.processInfo.environment["FLOWTRACK_SANITIZER"] == nil {
             #expect(peakKB < 120 * 1024)  // measured ~40 MB (debug); the table holds 20 000 connections

@@ -77,7 +77,7 @@ import Testing
 }
 
 /// Every corpus capture through `packets --stats` and `conn`, in-process (the ASan run of
-/// scripts/test.sh covers them with AddressSanitizer): no crash, a time bound per file.
+/// scripts/sanitizers.sh covers them with AddressSanitizer): no crash, a time bound per file.
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: Paths.corpus + "/pcaps"), "needs ../shared/corpus"))
 struct CorpusThroughCommandsTests {
     @Test func everyFileEndsCleanlyAndQuickly() throws {
