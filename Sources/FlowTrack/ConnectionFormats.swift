@@ -352,6 +352,27 @@ public enum Escaping {
         String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 
+    /// One line for a person, such as an error naming a file: line breaks and other control
+    /// characters shown as escapes (`\n`, `\t`, `\u{7}`), so a hostile file or interface name
+    /// cannot start a second line.
+    public static func line(_ s: String) -> String {
+        func breaks(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+        }
+        guard s.unicodeScalars.contains(where: breaks) else { return s }
+        var result = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where breaks(scalar): result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
     static func hex2(_ b: UInt8, into out: inout [UInt8]) {
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { d in

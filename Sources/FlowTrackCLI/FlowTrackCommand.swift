@@ -38,7 +38,7 @@ extension FlowTrackCommand {
             if let code = error as? ExitCode { exit(withError: code) }  // already reported by the command
             // One line on standard error for every misuse, with the usage error's status.
             let message = self.message(for: error)
-            StandardStream.write(Array("flowtrack: \(oneLine(message))\n".utf8), to: StandardStream.error)
+            StandardStream.write(Array("flowtrack: \(Escaping.line(message))\n".utf8), to: StandardStream.error)
             exit(withError: ExitCode(exitCode(for: error).rawValue))
         }
     }

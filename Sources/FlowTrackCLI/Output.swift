@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowTrack
 import Pcap
 
 /// Where a command writes its text: standard output, standard error, or a string in tests.
@@ -14,29 +15,8 @@ public protocol TextSink {
 extension TextSink {
     /// Writes `flowtrack: message` as one line, the form of every error FlowTrack reports.
     public mutating func writeError(_ message: String) {
-        write("flowtrack: " + oneLine(message) + "\n")
+        write("flowtrack: " + Escaping.line(message) + "\n")
     }
-}
-
-/// `text` with line breaks and other control characters shown as escapes (`\n`, `\t`,
-/// `\u{7}`), so a file name or interface name from the user stays on one line.
-func oneLine(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isBreaking) else { return text }
-    var result = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
-        case _ where isBreaking(scalar): result += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result
-}
-
-private func isBreaking(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
 }
 
 /// A buffered writer to a file descriptor (64 KiB chunks, no Foundation).
