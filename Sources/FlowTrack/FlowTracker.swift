@@ -53,9 +53,7 @@ public struct FlowTracker {
                              _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         let linkType = LinkType(rawValue: file.linkType)
-        guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
-            throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName)
-        }
+        let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
         var packet = DecodedPacket()
         var tracker = self.tracker
         var stats = packetStatistics

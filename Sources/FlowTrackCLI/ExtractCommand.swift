@@ -119,8 +119,7 @@ public struct ExtractCommand: ParsableCommand {
                     err.writeError("\(path): link type \(file.linkTypeName) differs from the first file's; one pcap holds one link type")
                     return .failure
                 }
-                guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: file.linkType), verifyChecksums: configuration.verifyChecksums)
-                else { throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName) }
+                let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
                 var packet = DecodedPacket()
                 while try file.next({ meta, bytes in
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
@@ -133,8 +132,7 @@ public struct ExtractCommand: ParsableCommand {
                 }) != nil {}
             } catch {
                 // Pass 1 already reported damaged files; the packets before the damage are written.
-                if case .truncatedRecord = error { continue }
-                if case .corruptRecord = error { continue }
+                if error.isDamagedRecord { continue }
                 err.writeError("\(error)")
                 status = ExitStatus(error)
                 break

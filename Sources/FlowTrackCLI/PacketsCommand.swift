@@ -68,8 +68,7 @@ public struct PacketsCommand: ParsableCommand {
                 out.flush()
                 err.writeError("\(error)")
                 status = ExitStatus(error)
-                if case .truncatedRecord = error { continue }
-                if case .corruptRecord = error { continue }
+                if error.isDamagedRecord { continue }
                 break
             }
         }
@@ -82,10 +81,7 @@ public struct PacketsCommand: ParsableCommand {
         var file = try PcapFile(path: path, filter: filter)
         opened = true
         let linkType = LinkType(rawValue: file.linkType)
-        let decoder: PacketDecoder
-        do { decoder = try PacketDecoder(linkType: linkType, verifyChecksums: verifyChecksums) } catch {
-            throw .unsupportedLinkType(linkType: file.linkType, name: file.linkTypeName)
-        }
+        let decoder = try file.decoder(verifyChecksums: verifyChecksums)
         var packet = DecodedPacket()
         var count = 0
         defer { statistics.addLinkType(linkType, packets: count) }

@@ -85,8 +85,7 @@ public struct TrackingOptions: ParsableArguments {
                 bar?.finish()
                 err.writeError("\(error)")
                 status = ExitStatus(error)
-                if case .truncatedRecord = error { continue }
-                if case .corruptRecord = error { continue }
+                if error.isDamagedRecord { continue }
                 break
             }
         }

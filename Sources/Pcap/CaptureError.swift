@@ -28,6 +28,16 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Any other failure libpcap reports while reading.
     case readFailed(message: String)
 
+    /// Whether the file was read up to a damaged record (cut short or corrupt): every
+    /// packet before it has been delivered, and a program reading several files goes on
+    /// with the next one.
+    public var isDamagedRecord: Bool {
+        switch self {
+        case .truncatedRecord, .corruptRecord: return true
+        default: return false
+        }
+    }
+
     /// One line for a person: what went wrong, libpcap's own words, and what to do.
     public var description: String {
         switch self {

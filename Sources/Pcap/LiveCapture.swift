@@ -140,7 +140,7 @@ public struct LiveCapture: ~Copyable {
                 bufferSize: Int? = nil, timeoutMilliseconds: Int = 100, filter: String? = nil) throws(LiveCaptureError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let pcap = pcap_create(interface, &errbuf) else {
-            throw .activationFailed(interface: interface, message: String(cString: errbuf))
+            throw .activationFailed(interface: interface, message: errorText(errbuf))
         }
         let handle = PcapHandle(pcap: pcap, buffer: nil)
         pcap_set_snaplen(pcap, Int32(snapshotLength))
@@ -175,7 +175,7 @@ public struct LiveCapture: ~Copyable {
             }
         }
         guard pcap_setnonblock(pcap, 1, &errbuf) == 0 else {
-            throw .activationFailed(interface: interface, message: String(cString: errbuf))
+            throw .activationFailed(interface: interface, message: errorText(errbuf))
         }
         descriptor = pcap_get_selectable_fd(pcap)
         linkType = pcap_datalink(pcap)

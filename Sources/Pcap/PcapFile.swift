@@ -1,4 +1,5 @@
 import CPcap
+import Packets
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -70,7 +71,7 @@ public struct PcapFile: ~Copyable {
         else {
             fclose(file)
             buffer.deallocate()
-            let message = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = errorText(errbuf)
             throw .notACaptureFile(path: path, message: message.isEmpty ? "empty file" : message)
         }
         let handle = PcapHandle(pcap: pcap, buffer: buffer)
@@ -90,6 +91,15 @@ public struct PcapFile: ~Copyable {
 
     /// libpcap's name for the link type, such as `EN10MB` or `LINUX_SLL`.
     public var linkTypeName: String { Pcap.linkTypeName(linkType) }
+
+    /// A decoder for this capture's link type.
+    /// - Throws: `CaptureError.unsupportedLinkType` when FlowTrack cannot decode it.
+    public func decoder(verifyChecksums: Bool = false) throws(CaptureError) -> PacketDecoder {
+        guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: linkType), verifyChecksums: verifyChecksums) else {
+            throw .unsupportedLinkType(linkType: linkType, name: linkTypeName)
+        }
+        return decoder
+    }
 
     /// Installs a BPF filter; only packets it accepts are delivered from now on.
     /// - Throws: `CaptureError.badFilter` with libpcap's message.

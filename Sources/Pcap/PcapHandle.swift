@@ -37,6 +37,11 @@ struct PcapHandle: ~Copyable {
     }
 }
 
+/// The text libpcap wrote into an error buffer (NUL-terminated, `PCAP_ERRBUF_SIZE` bytes).
+func errorText(_ errbuf: [CChar]) -> String {
+    String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// The name libpcap gives a DLT value, such as `EN10MB`; `DLT_<n>` when it has none.
 /// The corresponding libpcap function is `pcap_datalink_val_to_name()`.
 public func linkTypeName(_ linkType: Int32) -> String {
