@@ -10,6 +10,19 @@ public enum ConnectionFormat: String, Sendable, CaseIterable {
     case csv
 }
 
+extension ConnectionFormat {
+    /// One connection as one row of this format, ending in a line break; `nil` for
+    /// ``table``, which aligns all its rows at once (``ConnectionTable``).
+    public func rowBytes(_ c: Connection, columns: ConnLogColumns) -> [UInt8]? {
+        switch self {
+        case .table: return nil
+        case .zeek: return ZeekLogWriter(columns: columns).rowBytes(c)
+        case .json: return JSONLinesWriter(columns: columns).rowBytes(c)
+        case .csv: return CSVWriter(columns: columns).rowBytes(c)
+        }
+    }
+}
+
 /// Receives one row's fields in column order; each format implements it.
 protocol FieldWriter {
     /// A text field (escaped by the format).

@@ -123,7 +123,6 @@ public struct ConnCommand: ParsableCommand {
         let columns = ConnLogColumns(communityID: communityID)
         var pipeline = FlowTracker(configuration: tracking.configuration(communityID: communityID))
         let zeekWriter = ZeekLogWriter(columns: columns)
-        let json = JSONLinesWriter(columns: columns)
         let csv = CSVWriter(columns: columns)
         // Rows are collected for the table and for --sort; otherwise they stream as connections end.
         let collect = chosen == .table || sort != nil
@@ -137,12 +136,7 @@ public struct ConnCommand: ParsableCommand {
         func emit(_ c: Connection, _ out: inout some TextSink) {
             if let limit, written >= limit { return }
             written += 1
-            switch chosen {
-            case .table: break
-            case .zeek: out.write(bytes: zeekWriter.rowBytes(c))
-            case .json: out.write(bytes: json.rowBytes(c))
-            case .csv: out.write(bytes: csv.rowBytes(c))
-            }
+            if let row = chosen.rowBytes(c, columns: columns) { out.write(bytes: row) }
         }
         let status = tracking.track(&pipeline, err: &err) { event in
             guard case let .ended(c) = event, selected(c) else { return }

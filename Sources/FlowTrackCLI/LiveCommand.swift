@@ -125,14 +125,8 @@ public struct LiveCommand: ParsableCommand {
             }
         }
         let columns = ConnLogColumns(communityID: false)
-        let chosen = format ?? "json"
-        func line(_ c: Connection) -> [UInt8] {
-            switch chosen {
-            case "zeek": return ZeekLogWriter(columns: columns).rowBytes(c)
-            case "csv": return CSVWriter(columns: columns).rowBytes(c)
-            default: return JSONLinesWriter(columns: columns).rowBytes(c)
-            }
-        }
+        let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? .json  // validate() rules out table
+        func line(_ c: Connection) -> [UInt8] { chosen.rowBytes(c, columns: columns) ?? [] }
         let deadline = duration.map { WallClock.now.nanoseconds + Int64($0 * 1e9) }
         var nextRefresh = WallClock.now.nanoseconds
         let every = Int64(interval * 1e9)
@@ -170,12 +164,8 @@ public struct LiveCommand: ParsableCommand {
             err.writeError("\(error)")
             status = ExitStatus(error)
         }
-        var ended: [Connection] = []
         let open = pipeline.tracker.snapshot()
-        pipeline.finish { event in
-            if case let .ended(c) = event { ended.append(c) }
-            handle(event, &out)
-        }
+        pipeline.finish { handle($0, &out) }
         if terminal {
             out.write("\u{1B}[H\u{1B}[2J" + ConnectionTable(numeric: false).render(open))
         }
@@ -184,7 +174,6 @@ public struct LiveCommand: ParsableCommand {
         err.write("flowtrack: \(capture.packetsRead) packets captured on \(interface); "
                   + "kernel: \(stats?.received ?? 0) received, \(stats?.dropped ?? 0) dropped, "
                   + "\(stats?.interfaceDropped ?? 0) dropped by the interface\n")
-        _ = ended
         return status
     }
 }
