@@ -48,10 +48,11 @@ public struct PortsCommand: ParsableCommand {
         let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? (terminal ? .table : .zeek)
         var pipeline = FlowTracker(configuration: tracking.configuration(communityID: false))
         var summary = PortSummary()
+        let opened = ConnCommand.wallClockStamp()  // Zeek's #open: when reading began
         let status = tracking.track(&pipeline, err: &err) { event in
             if case let .ended(c) = event { summary.add(c) }
         }
-        out.write(summary.render(chosen, opened: ConnCommand.wallClockStamp(), closed: ConnCommand.wallClockStamp()))
+        out.write(summary.render(chosen, opened: opened, closed: ConnCommand.wallClockStamp()))
         return status
     }
 }
