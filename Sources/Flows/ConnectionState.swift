@@ -20,57 +20,71 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
     }
 }
 
-/// One side (endpoint A or B of the flow key) of a tracked connection.
-/// Sequence positions are 64-bit absolute values extended across 32-bit wraps.
+/// One side (endpoint A or B of the flow key) of a tracked connection: the facts
+/// every packet touches, in 48 bytes.
+///
+/// Counters and sequence positions are 48-bit (256 TiB per direction, far beyond
+/// any connection), stored as a 32-bit low half and a 16-bit high half so that the
+/// whole side packs without padding. Sequence positions are absolute values
+/// extended across 32-bit wraps. Facts most connections never need (out-of-order
+/// data, repeat-rule sequence numbers, retransmission and other letter counters)
+/// live in ``RareSide``, allocated only for connections that have them.
 struct Side {
-    var packets: UInt64 = 0
-    var ipBytes: UInt64 = 0
-    var payloadBytes: UInt64 = 0
-    /// TCP: highest sequence end seen, highest ack received (64-bit, extended across wraps).
-    var last: UInt64 = 0
-    var ack: UInt64 = 0
-    /// TCP reassembly model for gap detection: contiguous data delivered up to here…
-    var delivered: UInt64 = 0
-    /// …plus one out-of-order range, as offsets from `delivered` (empty when equal).
-    var oooStartOffset: UInt32 = 0
-    var oooEndOffset: UInt32 = 0
+    private var packetsLow: UInt32 = 0
+    private var ipBytesLow: UInt32 = 0
+    private var payloadLow: UInt32 = 0
+    private var lastLow: UInt32 = 0
+    private var ackLow: UInt32 = 0
+    private var deliveredLow: UInt32 = 0
     /// TCP start: the ISN, or first seq − 1 (a 32-bit sequence number).
     var start32: UInt32 = 0
-    /// Relative sequence of the last SYN / FIN end / RST, for the repeat rules of S H F R.
-    var lastSyn: UInt32 = 0
+    /// Relative sequence of the last FIN's end, for the repeat rule of F.
     var lastFin: UInt32 = 0
-    var lastRst: UInt32 = 0
-    /// Logarithmic letter counters (ZEEK_SEMANTICS §5). Retransmissions are
-    /// reported and counted to 2^32; the others only decide letters and saturate
-    /// at 65535 (so no letter for a 100 000th bad checksum, gap or zero window).
-    var retransmissions: UInt32 = 0
-    var badChecksums: UInt16 = 0
-    var gaps: UInt16 = 0
-    var zeroWindows: UInt16 = 0
+    private var packetsHigh: UInt16 = 0
+    private var ipBytesHigh: UInt16 = 0
+    private var payloadHigh: UInt16 = 0
+    private var lastHigh: UInt16 = 0
+    private var ackHigh: UInt16 = 0
+    private var deliveredHigh: UInt16 = 0
     var state: EndpointState = .inactive
     var prevState: EndpointState = .inactive
     var flags: SideFlags = []
+
+    @inline(__always) static func join(_ low: UInt32, _ high: UInt16) -> UInt64 { UInt64(high) << 32 | UInt64(low) }
+
+    var packets: UInt64 {
+        get { Self.join(packetsLow, packetsHigh) }
+        set { packetsLow = UInt32(truncatingIfNeeded: newValue); packetsHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
+    var ipBytes: UInt64 {
+        get { Self.join(ipBytesLow, ipBytesHigh) }
+        set { ipBytesLow = UInt32(truncatingIfNeeded: newValue); ipBytesHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
+    var payloadBytes: UInt64 {
+        get { Self.join(payloadLow, payloadHigh) }
+        set { payloadLow = UInt32(truncatingIfNeeded: newValue); payloadHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
+    /// TCP: highest sequence end seen.
+    var last: UInt64 {
+        get { Self.join(lastLow, lastHigh) }
+        set { lastLow = UInt32(truncatingIfNeeded: newValue); lastHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
+    /// TCP: highest ack received from the peer (in this side's sequence space).
+    var ack: UInt64 {
+        get { Self.join(ackLow, ackHigh) }
+        set { ackLow = UInt32(truncatingIfNeeded: newValue); ackHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
+    /// TCP reassembly model for gap detection: contiguous data delivered up to here
+    /// (0: not started), plus at most one out-of-order range in ``RareSide``.
+    var delivered: UInt64 {
+        get { Self.join(deliveredLow, deliveredHigh) }
+        set { deliveredLow = UInt32(truncatingIfNeeded: newValue); deliveredHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    }
 
     /// The start of the sequence space as a 64-bit position.
     var start: UInt64 {
         get { UInt64(start32) }
         set { start32 = UInt32(truncatingIfNeeded: newValue) }
-    }
-
-    /// The out-of-order range as absolute positions (start == end when empty).
-    var ooo: (start: UInt64, end: UInt64) {
-        (delivered &+ UInt64(oooStartOffset), delivered &+ UInt64(oooEndOffset))
-    }
-
-    /// Stores an out-of-order range relative to `delivered` (dropped if it is empty or too far ahead).
-    mutating func setOOO(_ start: UInt64, _ end: UInt64) {
-        if end > start, start >= delivered, end - delivered <= UInt64(UInt32.max) {
-            oooStartOffset = UInt32(start - delivered)
-            oooEndOffset = UInt32(end - delivered)
-        } else {
-            oooStartOffset = 0
-            oooEndOffset = 0
-        }
     }
 
     mutating func setState(_ s: EndpointState) {
@@ -79,6 +93,87 @@ struct Side {
             state = s
         }
     }
+}
+
+/// The facts of one side that most connections never need; all zero by default.
+struct RareSide: Equatable {
+    /// The out-of-order range, as offsets from ``Side/delivered`` (empty when equal).
+    var oooStartOffset: UInt32 = 0
+    var oooEndOffset: UInt32 = 0
+    /// Relative sequence of the last SYN / RST, for the repeat rules of S H R
+    /// (a first SYN is at relative sequence 0).
+    var lastSyn: UInt32 = 0
+    var lastRst: UInt32 = 0
+    /// Logarithmic letter counters (ZEEK_SEMANTICS §5). Retransmissions are
+    /// reported and counted to 2^32; the others only decide letters and saturate
+    /// at 65535 (so no letter for a 100 000th bad checksum, gap or zero window).
+    var retransmissions: UInt32 = 0
+    var badChecksums: UInt16 = 0
+    var gaps: UInt16 = 0
+    var zeroWindows: UInt16 = 0
+
+    /// The out-of-order range as absolute positions (start == end when empty).
+    func ooo(_ side: Side) -> (start: UInt64, end: UInt64) {
+        (side.delivered &+ UInt64(oooStartOffset), side.delivered &+ UInt64(oooEndOffset))
+    }
+
+    /// Stores an out-of-order range relative to `side.delivered` (dropped if it is empty or too far ahead).
+    mutating func setOOO(_ start: UInt64, _ end: UInt64, _ side: Side) {
+        let delivered = side.delivered
+        if end > start, start >= delivered, end - delivered <= UInt64(UInt32.max) {
+            oooStartOffset = UInt32(start - delivered)
+            oooEndOffset = UInt32(end - delivered)
+        } else {
+            oooStartOffset = 0
+            oooEndOffset = 0
+        }
+    }
+}
+
+/// The rare facts of a connection: both sides', the missed bytes, an attempt
+/// timer armed after the first packet. Kept in ``RareStore`` only when not all zero.
+struct RareState: Equatable {
+    var a = RareSide()
+    var b = RareSide()
+    var missedBytes: UInt64 = 0
+    /// The attempt timer's due time when it was not armed by the first packet (0: none).
+    var attemptDue: Int64 = 0
+}
+
+/// The ``RareState`` records of the connections that have one, by 1-based number,
+/// with recycling; number 0 reads as all zero.
+struct RareStore {
+    var records: [RareState] = []
+    var free: [UInt32] = []
+
+    /// The record number `n`, or an all-zero record for 0.
+    @inline(__always)
+    func load(_ n: UInt32) -> RareState { n == 0 ? RareState() : records[Int(n) - 1] }
+
+    /// Stores `r` under `n`, allocating a number the first time it is not all zero.
+    @inline(__always)
+    mutating func store(_ r: RareState, _ n: inout UInt32) {
+        if n != 0 {
+            records[Int(n) - 1] = r
+        } else if r != RareState() {
+            if let reused = free.popLast() {
+                n = reused
+                records[Int(n) - 1] = r
+            } else {
+                records.append(r)
+                n = UInt32(records.count)
+            }
+        }
+    }
+
+    /// Frees record `n` (0: nothing to free).
+    mutating func release(_ n: UInt32) {
+        guard n != 0 else { return }
+        records[Int(n) - 1] = RareState()
+        free.append(n)
+    }
+
+    var memoryFootprint: Int { records.capacity * MemoryLayout<RareState>.stride + free.capacity * 4 }
 }
 
 struct SideFlags: OptionSet {
@@ -116,9 +211,12 @@ struct ConnectionFlags: OptionSet {
     /// The first plain SYN came from endpoint A / B (its receiver is the server).
     static let firstSynFromA = ConnectionFlags(rawValue: 1 << 11)
     static let firstSynFromB = ConnectionFlags(rawValue: 1 << 12)
+    /// The attempt timer is pending, due `tcp_attempt_delay` after the first packet.
+    static let attemptAtStart = ConnectionFlags(rawValue: 1 << 13)
 }
 
-/// The state FlowTrack keeps for one connection in the flow table.
+/// The state FlowTrack keeps for one connection in the flow table: 176 bytes,
+/// so a table entry with its 40-byte key is 216.
 struct ConnectionState {
     var a = Side()
     var b = Side()
@@ -126,17 +224,20 @@ struct ConnectionState {
     var lastTime: Int64 = 0
     var serial: UInt64 = 0
     /// Due times of the pending timers (0: none). One wheel entry, at `wakeDue`,
-    /// stands for all of them (ZEEK_SEMANTICS §3.7, §8).
+    /// stands for all of them (ZEEK_SEMANTICS §3.7, §8). The attempt timer is the
+    /// flag ``ConnectionFlags/attemptAtStart`` or ``RareState/attemptDue``.
     var inactivityDue: Int64 = 0
-    var attemptDue: Int64 = 0
     var expireDue: Int64 = 0
-    /// A second expire chain, started by a half close (`ConnectionClosed`).
-    var expire2Due: Int64 = 0
-    var deleteDue: Int64 = 0
+    /// Before the close is complete: a second expire chain, started by a half close
+    /// (`ConnectionClosed`); after (``ConnectionFlags/closeComplete``): the delete
+    /// timer, which cancels every other.
+    var laterDue: Int64 = 0
     var wakeDue: Int64 = 0
-    var missedBytes: UInt64 = 0
     var history = History()
-    var seen: UInt32 = 0
+    /// The ``RareStore`` number of this connection's rare facts (0: all zero).
+    var rare: UInt32 = 0
+    /// Once-only history letters seen (``HistoryBit``; responder's shifted left by 8).
+    var seen: UInt16 = 0
     var flags: ConnectionFlags = []
     var transport: TransportProtocol = .unknown
     var tcpState: TCPState = .none
@@ -144,13 +245,8 @@ struct ConnectionState {
 
     var origIsA: Bool { flags.contains(.origIsA) }
 
-    /// The earliest pending timer's due time, or 0.
-    var nextDue: Int64 {
-        var d = inactivityDue
-        if attemptDue != 0, d == 0 || attemptDue < d { d = attemptDue }
-        if expireDue != 0, d == 0 || expireDue < d { d = expireDue }
-        if expire2Due != 0, d == 0 || expire2Due < d { d = expire2Due }
-        if deleteDue != 0, d == 0 || deleteDue < d { d = deleteDue }
-        return d
-    }
+    /// The expire chain started by a half close, while the close is not complete.
+    var expire2Due: Int64 { flags.contains(.closeComplete) ? 0 : laterDue }
+    /// The delete timer, once the close is complete.
+    var deleteDue: Int64 { flags.contains(.closeComplete) ? laterDue : 0 }
 }

@@ -23,8 +23,10 @@ public struct ConnectionTracker {
     var evictionState: UInt64 = 0x853C_49E6_748F_EA9B
     /// The uid seed in force (configured, or derived from the first packet's time).
     var uidSalt: UInt64 = 0
-    /// History letters beyond the 32 kept inline, by connection serial (rare).
+    /// History letters beyond the 12 kept inline, by connection serial (rare).
     var overflow: [UInt64: [UInt8]] = [:]
+    /// The facts most connections never need (``RareState``).
+    var rares = RareStore()
     let ns: Timeouts
 
     /// Timeouts in nanoseconds.
@@ -51,7 +53,7 @@ public struct ConnectionTracker {
     public var activeConnections: Int { table.count }
 
     /// Bytes held by the flow table and timer queue.
-    public var memoryFootprint: Int { table.memoryFootprint + timers.memoryFootprint }
+    public var memoryFootprint: Int { table.memoryFootprint + timers.memoryFootprint + rares.memoryFootprint }
 
     // MARK: Packets
 
@@ -126,19 +128,27 @@ public struct ConnectionTracker {
         let verify = configuration.verifyChecksums
         let wantStates = configuration.events.contains(.stateChanged)
         let before = wantStates ? Self.reportedState(table[e]) : 0
-        var actions: Actions = []
         switch transport {
         case .tcp:
-            actions = Self.processTCP(&table[e], p, fromA: fromA, time: t, verify: verify)
+            var r = rares.load(table[e].rare)
+            let actions = Self.processTCP(&table[e], &r, p, fromA: fromA, time: t, verify: verify)
             if p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&table[e], p.tcp.flags, fromA: fromA) }
-        case .udp: Self.processUDP(&table[e], p, fromA: fromA, time: t, verify: verify)
-        case .icmp: Self.processICMP(&table[e], p, fromA: fromA, time: t, verify: verify)
+            schedule(e, &r, actions, time: t)
+            rares.store(r, &table[e].rare)
+        case .udp:
+            var r = rares.load(table[e].rare)
+            Self.processUDP(&table[e], &r, p, fromA: fromA, time: t, verify: verify)
+            schedule(e, &r, [], time: t)
+            rares.store(r, &table[e].rare)
+        case .icmp:
+            Self.processICMP(&table[e], p, fromA: fromA, time: t, verify: verify)
+            if configuration.profile == .conntrack { scheduleConntrack(e) }
         case .unknown:
             table[e].lastTime = t
             Self.count(&table[e], fromA: fromA, ipBytes: p.ipTotalLength)
+            if configuration.profile == .conntrack { scheduleConntrack(e) }
         }
-        if table[e].history.spillCount > 0 { spill(e) }
-        schedule(e, actions, time: t)
+        if table[e].history.spill != 0 { spill(e) }
         if created {
             // Started once its first packet has been processed, so the record has a state.
             if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
@@ -221,7 +231,7 @@ public struct ConnectionTracker {
         } else {
             table[e].inactivityDue = time + conntrackTimeout(table[e])
         }
-        rearm(e)
+        rearm(e, RareState())
         return e
     }
 
@@ -332,10 +342,11 @@ public struct ConnectionTracker {
 
     // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)
 
-    static func processUDP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) {
+    static func processUDP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
+                           verify: Bool) {
         let isOrig = fromA == c.origIsA
         if verify, p.transportChecksum == .bad {
-            let letter = fromA ? Self.bump(&c.a.badChecksums) : Self.bump(&c.b.badChecksums)
+            let letter = fromA ? Self.bump(&r.a.badChecksums) : Self.bump(&r.b.badChecksums)
             if letter { c.addHistory(UInt8(ascii: "C"), isOrig: isOrig) }
             return
         }
@@ -363,8 +374,8 @@ public struct ConnectionTracker {
 
 extension ConnectionState {
     /// Records a once-only letter; returns `true` if it had been seen already.
-    mutating func checkHistory(_ bit: UInt32, _ letter: UInt8, isOrig: Bool) -> Bool {
-        let mask = isOrig ? bit : bit << 16
+    mutating func checkHistory(_ bit: UInt16, _ letter: UInt8, isOrig: Bool) -> Bool {
+        let mask = isOrig ? bit : bit << 8
         if seen & mask != 0 { return true }
         seen |= mask
         addHistory(letter, isOrig: isOrig)

@@ -2,38 +2,62 @@ extension ConnectionTracker {
     // MARK: Timers (ZEEK_SEMANTICS §3.7, §8)
 
     /// Arms the timers a packet asked for.
-    mutating func schedule(_ e: Int, _ actions: Actions, time: Int64) {
-        if configuration.profile == .conntrack {
-            // One timeout per kernel state, refreshed by every packet.
-            table[e].inactivityDue = table[e].lastTime + conntrackTimeout(table[e])
-            rearm(e)
-            return
-        }
+    mutating func schedule(_ e: Int, _ r: inout RareState, _ actions: Actions, time: Int64) {
+        if configuration.profile == .conntrack { return scheduleConntrack(e) }
         guard !actions.isEmpty else { return }
-        if actions.contains(.attempt) { table[e].attemptDue = time + ns.attempt }
+        if actions.contains(.attempt) {
+            if time == table[e].startTime {
+                table[e].flags.insert(.attemptAtStart)
+                r.attemptDue = 0
+            } else {
+                table[e].flags.remove(.attemptAtStart)
+                r.attemptDue = time + ns.attempt
+            }
+        }
         if actions.contains(.handshakeDone) { table[e].flags.insert(.handshakeDone) }
         if actions.contains(.closeComplete), !table[e].flags.contains(.closeComplete) {
             // `CancelTimers` then the delete timer.
             table[e].flags.insert(.closeComplete)
-            table[e].attemptDue = 0
+            table[e].flags.remove(.attemptAtStart)
+            r.attemptDue = 0
             table[e].expireDue = 0
-            table[e].expire2Due = 0
-            table[e].deleteDue = table[e].lastTime + ns.closeDelay
+            table[e].laterDue = table[e].lastTime + ns.closeDelay
         } else if actions.contains(.expireLater), !table[e].flags.contains(.closeComplete) {
-            table[e].expire2Due = table[e].lastTime + ns.sessionTimer
+            table[e].laterDue = table[e].lastTime + ns.sessionTimer
         }
-        rearm(e)
+        rearm(e, r)
+    }
+
+    /// conntrack profile: one timeout per kernel state, refreshed by every packet.
+    mutating func scheduleConntrack(_ e: Int) {
+        table[e].inactivityDue = table[e].lastTime + conntrackTimeout(table[e])
+        rearm(e, RareState())
+    }
+
+    /// The attempt timer's due time, or 0.
+    func attemptDue(_ c: ConnectionState, _ r: RareState) -> Int64 {
+        c.flags.contains(.attemptAtStart) ? c.startTime + ns.attempt : r.attemptDue
+    }
+
+    /// The earliest pending timer's due time, or 0.
+    func nextDue(_ c: ConnectionState, _ r: RareState) -> Int64 {
+        var d = c.inactivityDue
+        let attempt = attemptDue(c, r)
+        if attempt != 0, d == 0 || attempt < d { d = attempt }
+        if c.expireDue != 0, d == 0 || c.expireDue < d { d = c.expireDue }
+        if c.laterDue != 0, d == 0 || c.laterDue < d { d = c.laterDue }
+        return d
     }
 
     /// Makes sure the wheel holds an entry at the connection's earliest due time.
     /// A later entry left behind is stale and ignored when it comes up.
-    mutating func rearm(_ e: Int) {
-        let due = table[e].nextDue
+    mutating func rearm(_ e: Int, _ r: RareState) {
+        let due = nextDue(table[e], r)
         guard due != 0 else { return }
         let wake = table[e].wakeDue
         if wake == 0 || due < wake {
             table[e].wakeDue = due
-            timers.push(due: due, entry: e, kind: .inactivity, generation: UInt32(truncatingIfNeeded: table[e].serial))
+            timers.push(due: due, entry: e, generation: UInt32(truncatingIfNeeded: table[e].serial))
         }
     }
 
@@ -58,6 +82,7 @@ extension ConnectionTracker {
     mutating func fire(_ timer: TimerQueue.Timer, _ e: Int, _ emit: (ConnectionEvent) -> Void) {
         guard table[e].wakeDue == timer.due else { return }  // superseded by an earlier entry
         table[e].wakeDue = 0
+        var rare = rares.load(table[e].rare)
         while true {
             let c = table[e]
             // The earliest due timer; ties in the order Zeek schedules them.
@@ -67,7 +92,7 @@ extension ConnectionTracker {
                 if d != 0, d <= now, d < due { kind = k; due = d }
             }
             consider(.delete, c.deleteDue)
-            consider(.attempt, c.attemptDue)
+            consider(.attempt, attemptDue(c, rare))
             consider(.expire, c.expireDue)
             consider(.expire, c.expire2Due)
             consider(.inactivity, c.inactivityDue)
@@ -78,7 +103,9 @@ extension ConnectionTracker {
                 if c.lastTime + timeout <= now { return end(e, reason: .timeout, emit) }
                 table[e].inactivityDue = c.lastTime + timeout
             case .attempt:
-                table[e].attemptDue = 0
+                table[e].flags.remove(.attemptAtStart)
+                rare.attemptDue = 0
+                rares.store(rare, &table[e].rare)
                 let orig = c.origIsA ? c.a : c.b, resp = c.origIsA ? c.b : c.a
                 if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
                     return end(e, reason: .timeout, emit)
@@ -97,19 +124,21 @@ extension ConnectionTracker {
                     }
                 }
                 // Re-armed `tcp_session_timer` after now.
-                if c.expireDue == due { table[e].expireDue = now + ns.sessionTimer } else { table[e].expire2Due = now + ns.sessionTimer }
+                if c.expireDue == due { table[e].expireDue = now + ns.sessionTimer } else { table[e].laterDue = now + ns.sessionTimer }
             case .delete:
                 return end(e, reason: c.a.state == .reset || c.b.state == .reset ? .rst : .fin, emit)
             }
         }
-        rearm(e)
+        rearm(e, rare)
     }
 
     /// Ends connection `e`: reports it and frees its entry.
     mutating func end(_ e: Int, reason: EndReason, _ emit: (ConnectionEvent) -> Void) {
         statistics.ended[reason, default: 0] += 1
         if configuration.events.contains(.ended) { emit(.ended(record(e, reason: reason))) }
-        if table[e].history.count > History.inlineCapacity { overflow[table[e].serial] = nil }
+        if table[e].history.hasOverflow { overflow[table[e].serial] = nil }
+        rares.release(table[e].rare)
+        table[e].rare = 0
         table[e].serial = 0
         table.remove(at: e)
     }
@@ -222,9 +251,11 @@ extension ConnectionTracker {
     func record(_ e: Int, reason: EndReason?) -> Connection {
         let key = table.key(at: e)
         let c = table[e]
+        let rare = rares.load(c.rare)
         let (o, r) = c.origIsA ? (c.a, c.b) : (c.b, c.a)
+        let (oRare, rRare) = c.origIsA ? (rare.a, rare.b) : (rare.b, rare.a)
         let (origin, responder) = c.origIsA ? (key.a, key.b) : (key.b, key.a)
-        func counters(_ s: Side, _ peer: Side) -> DirectionCounters {
+        func counters(_ s: Side, _ sRare: RareSide, _ peer: Side) -> DirectionCounters {
             let bytes: UInt64
             switch c.transport {
             case .tcp: bytes = Self.size(s, peer: peer)
@@ -232,7 +263,7 @@ extension ConnectionTracker {
             case .unknown: bytes = 0
             }
             return DirectionCounters(packets: s.packets, ipBytes: s.ipBytes, payloadBytes: s.payloadBytes, bytes: bytes,
-                                     retransmissions: UInt64(s.retransmissions), zeroWindows: UInt64(s.zeroWindows))
+                                     retransmissions: UInt64(sRare.retransmissions), zeroWindows: UInt64(sRare.zeroWindows))
         }
         let local = configuration.localNetworks
         let cid = configuration.computeCommunityID
@@ -240,13 +271,13 @@ extension ConnectionTracker {
                              oneWay: key.isOneWay, seed: configuration.communityIDSeed)
             : ""
         let isTCP = c.transport == .tcp
-        let extra = c.history.count > History.inlineCapacity ? overflow[c.serial] ?? [] : []
+        let extra = c.history.hasOverflow ? overflow[c.serial] ?? [] : []
         var connection = Connection(
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
             connState: Self.connState(c, extraHistory: extra), history: String(decoding: c.history.letters + extra, as: UTF8.self),
             tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
-            originatorCounters: counters(o, r), responderCounters: counters(r, o), missedBytes: c.missedBytes,
+            originatorCounters: counters(o, oRare, r), responderCounters: counters(r, rRare, o), missedBytes: rare.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },
             communityID: cid, endReason: reason)
         let synFromOriginator: Bool? = c.flags.contains(.firstSynFromA) ? c.origIsA

@@ -1,40 +1,81 @@
-/// A connection's history string: the first 16 letters inline, so recording a
-/// letter never allocates and the connection state stays a plain value
-/// (ZEEK_SEMANTICS §5). Letters beyond 16 wait in `spill` until the tracker moves
-/// them to its side table after the packet.
-struct History {
-    static let inlineCapacity = 16
-    var words: (UInt64, UInt64) = (0, 0)
-    /// Letters recorded in all (inline and spilled).
-    var count: UInt16 = 0
+/// A connection's history string in 12 bytes (ZEEK_SEMANTICS §5).
+///
+/// The first 12 letters are kept inline as 5-bit codes (Zeek's history alphabet
+/// has 25 letters) with their count in the top 4 bits of one word, so recording a
+/// letter never allocates and the connection state stays a small plain value.
+/// Letters beyond 12 wait in `spill` (up to 4, as ASCII) until the tracker moves
+/// them to its side table after the packet; the count then reads ``overflowed``.
+struct History: Equatable {
+    static let inlineCapacity = 12
+    /// The count value meaning "all 12 inline, more in the tracker's side table".
+    static let overflowed: UInt64 = 13
+    /// Letter codes in bits 0–59 (5 bits each, first letter lowest), count in bits 60–63.
+    var word: UInt64 = 0
+    /// Letters waiting to be moved to the side table, as ASCII bytes (0: none).
     var spill: UInt32 = 0
-    var spillCount: UInt8 = 0
 
-    mutating func append(_ letter: UInt8) {
-        let i = Int(count)
-        if i < Self.inlineCapacity {
-            let shift = UInt64(i % 8) * 8
-            if i < 8 { words.0 |= UInt64(letter) << shift } else { words.1 |= UInt64(letter) << shift }
-        } else if spillCount < 4 {
-            spill |= UInt32(letter) << (UInt32(spillCount) * 8)
-            spillCount += 1
-        } else {
-            return  // more than 4 letters in one packet cannot happen
+    /// The history alphabet: code `i + 1` is `alphabet[i]`.
+    static let alphabet: [UInt8] = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
+
+    @inline(__always)
+    static func code(_ letter: UInt8) -> UInt64 {
+        switch letter {
+        case UInt8(ascii: "S"): return 1
+        case UInt8(ascii: "H"): return 2
+        case UInt8(ascii: "A"): return 3
+        case UInt8(ascii: "D"): return 4
+        case UInt8(ascii: "F"): return 5
+        case UInt8(ascii: "R"): return 6
+        case UInt8(ascii: "C"): return 7
+        case UInt8(ascii: "G"): return 8
+        case UInt8(ascii: "T"): return 9
+        case UInt8(ascii: "W"): return 10
+        case UInt8(ascii: "I"): return 11
+        case UInt8(ascii: "Q"): return 12
+        case UInt8(ascii: "^"): return 13
+        case UInt8(ascii: "a")...UInt8(ascii: "z"):
+            let upper = code(letter & ~0x20)
+            return upper != 0 && upper < 13 ? upper + 13 : 0
+        default: return 0
         }
-        count &+= 1
     }
 
-    /// Returns and clears the spilled letters.
+    /// Letters kept inline (0…12), or ``overflowed``.
+    var inlineCount: UInt64 { word >> 60 }
+
+    /// Whether letters beyond the inline ones exist (spilled or moved to the side table).
+    var hasOverflow: Bool { inlineCount == Self.overflowed || spill != 0 }
+
+    /// The number of letters waiting in `spill`.
+    var spillCount: Int { (spill == 0 ? 0 : 4 - spill.leadingZeroBitCount / 8) }
+
+    mutating func append(_ letter: UInt8) {
+        let n = inlineCount
+        if n < UInt64(Self.inlineCapacity) {
+            let c = Self.code(letter)
+            precondition(c != 0, "not a history letter")
+            word = (word & ((1 << (n * 5)) - 1)) | c << (n * 5) | (n + 1) << 60
+        } else if spillCount < 4 {
+            spill |= UInt32(letter) << (UInt32(spillCount) * 8)
+        }
+        // More than 4 letters beyond the inline ones in one packet cannot happen.
+    }
+
+    /// Returns and clears the spilled letters; from then on the history reads as overflowed.
     mutating func takeSpill() -> [UInt8] {
         var out: [UInt8] = []
-        for i in 0..<Int(spillCount) { out.append(UInt8(truncatingIfNeeded: spill >> (UInt32(i) * 8))) }
+        var s = spill
+        while s != 0 {
+            out.append(UInt8(truncatingIfNeeded: s))
+            s >>= 8
+        }
         spill = 0
-        spillCount = 0
+        word = (word & ((1 << 60) - 1)) | Self.overflowed << 60
         return out
     }
 
     /// Whether the history is exactly the one letter `letter`.
-    func isExactly(_ letter: UInt8) -> Bool { count == 1 && words.0 == UInt64(letter) }
+    func isExactly(_ letter: UInt8) -> Bool { word == (1 << 60 | Self.code(letter)) && spill == 0 }
 
     /// Replaces the whole history (only ever with a short string).
     mutating func replace(with letters: [UInt8]) {
@@ -44,11 +85,12 @@ struct History {
 
     /// The inline letters.
     var letters: [UInt8] {
+        let n = Int(min(inlineCount, UInt64(Self.inlineCapacity)))
         var out: [UInt8] = []
-        let n = min(Int(count), Self.inlineCapacity)
+        out.reserveCapacity(n)
         for i in 0..<n {
-            let word = i < 8 ? words.0 : words.1
-            out.append(UInt8(truncatingIfNeeded: word >> (UInt64(i % 8) * 8)))
+            let c = Int((word >> UInt64(i * 5)) & 31)
+            out.append(Self.alphabet[c - 1])
         }
         return out
     }
@@ -57,13 +99,13 @@ struct History {
 }
 
 /// Letter bits for once-only history letters (`HIST_*` in Zeek's Session.h);
-/// the responder uses the same bit shifted left by 16.
+/// the responder uses the same bit shifted left by 8.
 enum HistoryBit {
-    static let syn: UInt32 = 0x1   // S and H share it
-    static let fin: UInt32 = 0x2
-    static let rst: UInt32 = 0x4
-    static let finRst: UInt32 = 0x8
-    static let ack: UInt32 = 0x10
-    static let data: UInt32 = 0x20
-    static let multiFlag: UInt32 = 0x40
+    static let syn: UInt16 = 0x1   // S and H share it
+    static let fin: UInt16 = 0x2
+    static let rst: UInt16 = 0x4
+    static let finRst: UInt16 = 0x8
+    static let ack: UInt16 = 0x10
+    static let data: UInt16 = 0x20
+    static let multiFlag: UInt16 = 0x40
 }

@@ -24,11 +24,14 @@ func extend(_ value: UInt32, near reference: UInt64) -> UInt64 {
 
 extension ConnectionTracker {
     /// One TCP packet, in the order of ZEEK_SEMANTICS §3.2.
-    static func processTCP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) -> Actions {
+    static func processTCP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
+                           verify: Bool) -> Actions {
         // 1. A header whose options the snapshot length cut creates the connection, nothing more.
         if p.cut == .tcp { return [] }
         var e = fromA ? c.a : c.b
         var q = fromA ? c.b : c.a
+        var er = fromA ? r.a : r.b
+        var qr = fromA ? r.b : r.a
         // The direction the packet arrived in; the state machine keeps using it even
         // if this packet flips the connection (Zeek's `is_orig`).
         let arrivedAsOrig = fromA == c.origIsA
@@ -39,8 +42,8 @@ extension ConnectionTracker {
 
         // 2. Checksum (not for packets the snapshot length cut).
         if verify, p.transportChecksum == .bad {
-            if Self.bump(&e.badChecksums) { c.addHistory(UInt8(ascii: "C"), isOrig: arrivedAsOrig) }
-            if fromA { c.a = e } else { c.b = e }
+            if Self.bump(&er.badChecksums) { c.addHistory(UInt8(ascii: "C"), isOrig: arrivedAsOrig) }
+            if fromA { r.a = er } else { r.b = er }
             return []
         }
         if syn, !ack, !c.flags.contains(.firstSynFromA), !c.flags.contains(.firstSynFromB) {
@@ -48,7 +51,7 @@ extension ConnectionTracker {
         }
         // 3. Sequence space of the sender (`init_endpoint`); RST payload is not sequence space.
         let segmentLength = UInt64(rst ? 0 : len) &+ (syn ? 1 : 0) &+ (fin ? 1 : 0)
-        Self.initEndpoint(&e, syn: syn, seq: seq, segmentLength: segmentLength)
+        Self.initEndpoint(&e, &er, syn: syn, seq: seq, segmentLength: segmentLength)
         // 4. Relative sequence number.
         let base = extend(seq, near: e.last)
         let relSeq = UInt32(truncatingIfNeeded: base &- e.start)
@@ -61,10 +64,10 @@ extension ConnectionTracker {
         } else if multi == 1 {
             if syn {
                 let code = ack ? UInt8(ascii: "H") : UInt8(ascii: "S")
-                if c.checkHistory(HistoryBit.syn, code, isOrig: arrivedAsOrig), relSeq != e.lastSyn {
+                if c.checkHistory(HistoryBit.syn, code, isOrig: arrivedAsOrig), relSeq != er.lastSyn {
                     c.addHistory(code, isOrig: arrivedAsOrig)
                 }
-                e.lastSyn = relSeq
+                er.lastSyn = relSeq
             }
             if fin {
                 // A FIN's position is after its data, unlike a SYN's or RST's.
@@ -75,10 +78,10 @@ extension ConnectionTracker {
                 e.lastFin = end
             }
             if rst {
-                if c.checkHistory(HistoryBit.rst, UInt8(ascii: "R"), isOrig: arrivedAsOrig), relSeq != e.lastRst {
+                if c.checkHistory(HistoryBit.rst, UInt8(ascii: "R"), isOrig: arrivedAsOrig), relSeq != er.lastRst {
                     c.addHistory(UInt8(ascii: "R"), isOrig: arrivedAsOrig)
                 }
-                e.lastRst = relSeq
+                er.lastRst = relSeq
             }
         } else if len > 0 || ack {
             if c.history.isExactly(UInt8(ascii: "H")) {
@@ -94,7 +97,7 @@ extension ConnectionTracker {
 
         // 6. Zero window.
         if p.tcp.window == 0, !rst, q.state != .closed, e.state != .reset {
-            if Self.bump(&e.zeroWindows) { c.addHistory(UInt8(ascii: "W"), isOrig: fromA == c.origIsA) }
+            if Self.bump(&er.zeroWindows) { c.addHistory(UInt8(ascii: "W"), isOrig: fromA == c.origIsA) }
         }
         // 7. last_time, unless both sides have closed.
         if !(e.flags.contains(.didClose) && q.flags.contains(.didClose)) { c.lastTime = time }
@@ -107,7 +110,7 @@ extension ConnectionTracker {
             if q.state == .inactive {
                 let start = UInt64(p.tcp.acknowledgment &- 1)
                 q.start = start; q.last = start; q.ack = start
-                q.delivered = 0; q.setOOO(0, 0)
+                q.delivered = 0; qr.setOOO(0, 0, q)
                 q.flags.insert(.seqInitialized)
             } else if !rst {
                 let a = extend(p.tcp.acknowledgment, near: q.ack)
@@ -127,7 +130,7 @@ extension ConnectionTracker {
         } else if delta > 0 {
             e.last = segmentEnd
         } else if len > 0 {
-            if Self.bump(&e.retransmissions) { c.addHistory(UInt8(ascii: "T"), isOrig: fromA == c.origIsA) }
+            if Self.bump(&er.retransmissions) { c.addHistory(UInt8(ascii: "T"), isOrig: fromA == c.origIsA) }
         }
         // 11. State machine, with the direction the packet arrived in.
         var actions = Self.stateMachine(&c, &e, &q, isOrig: arrivedAsOrig, flags: flags, base: base, len: len)
@@ -135,16 +138,16 @@ extension ConnectionTracker {
         if ack, !rst, q.state != .inactive {
             var a = q.ack
             if q.flags.contains(.finSeen), q.last > q.start { a = min(a, q.last - 1) }
-            let gap = Self.acknowledge(&q, upTo: a)
+            let gap = Self.acknowledge(&q, &qr, upTo: a)
             if gap > 0, Self.gapCounts(e), Self.gapCounts(q) {
-                c.missedBytes &+= gap
-                if Self.bump(&q.gaps) { c.addHistory(UInt8(ascii: "G"), isOrig: fromA != c.origIsA) }
+                r.missedBytes &+= gap
+                if Self.bump(&qr.gaps) { c.addHistory(UInt8(ascii: "G"), isOrig: fromA != c.origIsA) }
             }
         }
         // 13. Fully captured payload (not on a RST) into the sender's reassembler.
         if len > 0, !rst, p.capturedPayloadLength == len, base >= e.start {
             let start = base &+ (syn ? 1 : 0)
-            Self.addData(&e, start, start &+ UInt64(len))
+            Self.addData(&e, &er, start, start &+ UInt64(len))
         }
         e.payloadBytes &+= UInt64(len)
         // 14. Closing.
@@ -152,17 +155,17 @@ extension ConnectionTracker {
             actions.remove(.closeIncomplete)
             actions.formUnion(Self.connectionClosed(&e, &q))
         }
-        if fromA { c.a = e; c.b = q } else { c.b = e; c.a = q }
+        if fromA { c.a = e; c.b = q; r.a = er; r.b = qr } else { c.b = e; c.a = q; r.b = er; r.a = qr }
         // 15. ConnSize.
         Self.count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
         return actions
     }
 
     /// `init_endpoint`: (re)initialises a side's sequence space from this segment.
-    static func initEndpoint(_ e: inout Side, syn: Bool, seq: UInt32, segmentLength: UInt64) {
+    static func initEndpoint(_ e: inout Side, _ er: inout RareSide, syn: Bool, seq: UInt32, segmentLength: UInt64) {
         func reset(start: UInt64, last: UInt64) {
             e.start = start; e.ack = start; e.last = last
-            e.delivered = 0; e.setOOO(0, 0)
+            e.delivered = 0; er.setOOO(0, 0, e)
             e.flags.insert(.seqInitialized)
         }
         let s = UInt64(seq)
@@ -190,10 +193,10 @@ extension ConnectionTracker {
     }
 
     /// Adds a fully captured segment [from, to) to a side's data.
-    static func addData(_ x: inout Side, _ from: UInt64, _ to: UInt64) {
+    static func addData(_ x: inout Side, _ xr: inout RareSide, _ from: UInt64, _ to: UInt64) {
         if x.delivered == 0 { x.delivered = x.start &+ 1 }
         guard to > x.delivered else { return }
-        var (os, oe) = x.ooo
+        var (os, oe) = xr.ooo(x)
         if from <= x.delivered {
             var d = to
             if oe > os, os <= d {
@@ -208,24 +211,24 @@ extension ConnectionTracker {
         } else if from < os {
             os = from; oe = to  // keep the range nearer the hole (one range is tracked)
         }
-        x.setOOO(os, oe)
+        xr.setOOO(os, oe, x)
     }
 
     /// The peer acknowledged a side's data up to `a`: returns the bytes never seen.
-    static func acknowledge(_ x: inout Side, upTo a: UInt64) -> UInt64 {
+    static func acknowledge(_ x: inout Side, _ xr: inout RareSide, upTo a: UInt64) -> UInt64 {
         if x.delivered == 0 { x.delivered = x.start &+ 1 }
         guard a > x.delivered else { return 0 }
-        let (os, oe) = x.ooo
+        let (os, oe) = xr.ooo(x)
         var gap: UInt64
         if oe > os, os < a {
             gap = os - x.delivered
             if a > oe { gap += a - oe }
             x.delivered = max(a, oe)
-            x.setOOO(0, 0)
+            xr.setOOO(0, 0, x)
         } else {
             gap = a - x.delivered
             x.delivered = a
-            x.setOOO(os, oe)
+            xr.setOOO(os, oe, x)
         }
         return gap
     }

@@ -13,18 +13,20 @@ public enum TimerKind: UInt8, Sendable {
 /// A hashed timing wheel of timers (Varghese & Lauck): pushing is O(1) into the
 /// slot of the timer's due time (slots of 2^27 ns ≈ 0.134 s, 4096 slots ≈ 9 min
 /// ahead; later timers wait in an overflow list). Timers still fire exactly in
-/// (due time, insertion) order: the slot under the cursor is kept sorted.
+/// (due time, connection generation) order: the slot under the cursor is kept
+/// sorted, so connections due at the same instant end oldest first.
+/// A timer is 16 bytes; a connection has one in the wheel (plus stale ones, rarely).
 struct TimerQueue {
     struct Timer {
         var due: Int64
-        var sequence: UInt32
         var entry: Int32
+        /// The low 32 bits of the connection's serial: tells a timer of a connection
+        /// that has ended (and whose entry was reused) from a live one.
         var generation: UInt32
-        var kind: TimerKind
 
-        /// Firing order: due time, then insertion.
+        /// Firing order: due time, then the older connection.
         static func before(_ a: Timer, _ b: Timer) -> Bool {
-            a.due != b.due ? a.due < b.due : a.sequence < b.sequence
+            a.due != b.due ? a.due < b.due : a.generation < b.generation
         }
     }
 
@@ -38,7 +40,6 @@ struct TimerQueue {
     private var current: [Timer] = []
     /// The slot number (due >> slotShift) the wheel stands at.
     private var cursor: Int64 = .min
-    private var sequence: UInt32 = 0
     private(set) var count = 0
     /// Timers in `slots` (not in `current` or `overflow`): when none, the cursor can jump.
     private var inSlots = 0
@@ -48,10 +49,9 @@ struct TimerQueue {
         (slots.reduce(0) { $0 + $1.capacity } + overflow.capacity + current.capacity) * MemoryLayout<Timer>.stride
     }
 
-    mutating func push(due: Int64, entry: Int, kind: TimerKind, generation: UInt32) {
-        sequence &+= 1
+    mutating func push(due: Int64, entry: Int, generation: UInt32) {
         count += 1
-        let timer = Timer(due: due, sequence: sequence, entry: Int32(entry), generation: generation, kind: kind)
+        let timer = Timer(due: due, entry: Int32(entry), generation: generation)
         if cursor == .min { start(at: due >> Self.slotShift) }
         let slot = due >> Self.slotShift
         if slot <= cursor {

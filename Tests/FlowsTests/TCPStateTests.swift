@@ -61,10 +61,10 @@ import Testing
 @Suite struct HistoryAndHelpersTests {
     @Test func historyStoresMoreThanItsInlineLetters() {
         var h = History()
-        let letters = Array("ShADadTTTtttWwCc".utf8)
+        let letters = Array("ShADadTTTttt".utf8)
         for l in letters { h.append(l) }
-        #expect(h.string == "ShADadTTTtttWwCc")
-        #expect(h.letters == letters)
+        #expect(h.string == "ShADadTTTttt")
+        #expect(h.letters == letters && !h.hasOverflow)
         var one = History()
         one.append(UInt8(ascii: "H"))
         #expect(one.isExactly(UInt8(ascii: "H")) && !h.isExactly(UInt8(ascii: "S")))
@@ -72,11 +72,22 @@ import Testing
 
     @Test func historyBeyondItsInlineLettersSpills() {
         var h = History()
-        for i in 0..<35 { h.append(UInt8(ascii: "a") + UInt8(i % 26)) }
-        #expect(h.count == 20 && h.letters.count == 16)  // letters beyond the spill's four are not taken
-        #expect(h.spillCount == 4)  // at most four letters wait between packets
-        #expect(h.takeSpill() == Array("qrst".utf8))
-        #expect(h.spillCount == 0)
+        let alphabet = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
+        for i in 0..<35 { h.append(alphabet[i % alphabet.count]) }
+        #expect(h.letters == Array("SHADFRCGTWIQ".utf8))  // twelve inline
+        #expect(h.spillCount == 4 && h.hasOverflow)  // at most four letters wait between packets; more are not taken
+        #expect(h.takeSpill() == Array("^sha".utf8))
+        #expect(h.spillCount == 0 && h.hasOverflow && h.letters.count == 12)
+        h.append(UInt8(ascii: "R"))
+        #expect(h.takeSpill() == [UInt8(ascii: "R")])
+        #expect(MemoryLayout<History>.size == 12)
+    }
+
+    @Test func connectionStateFitsItsBudget() {
+        // 216-byte table entries: 40-byte key + 176-byte state (two 48-byte sides).
+        #expect(MemoryLayout<Side>.stride == 48)
+        #expect(MemoryLayout<ConnectionState>.size <= 176)
+        #expect(MemoryLayout<TimerQueue.Timer>.stride == 16)
     }
 
     @Test func logarithmicCounterFiresOnPowersOfTen() {
