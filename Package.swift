@@ -22,10 +22,11 @@ let package = Package(
             name: "Packets",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")] + strict),
         .target(name: "Flows", dependencies: ["Packets"], swiftSettings: strict),
-        .target(name: "FlowTrack", dependencies: ["Pcap", "Packets", "Flows"]),
+        .target(name: "FlowTrack", dependencies: ["Pcap", "Packets", "Flows"], swiftSettings: strict),
         .target(
             name: "FlowTrackCLI",
-            dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
         .executableTarget(name: "flowtrack", dependencies: ["FlowTrackCLI"]),
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap", "TestSupport"]),

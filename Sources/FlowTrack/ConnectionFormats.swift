@@ -14,29 +14,50 @@ extension ConnectionFormat {
     /// One connection as one row of this format, ending in a line break; `nil` for
     /// ``table``, which aligns all its rows at once (``ConnectionTable``).
     public func rowBytes(_ c: Connection, columns: ConnLogColumns) -> [UInt8]? {
+        guard self != .table else { return nil }
+        var out: [UInt8] = []
+        append(c, columns: columns, to: &out)
+        return out
+    }
+
+    /// Appends one connection as one row of this format to `out` (nothing for ``table``):
+    /// the allocation-free form of ``rowBytes(_:columns:)`` for writing many rows.
+    public func append(_ c: Connection, columns: ConnLogColumns, to out: inout [UInt8]) {
         switch self {
-        case .table: return nil
-        case .zeek: return ZeekLogWriter(columns: columns).rowBytes(c)
-        case .json: return JSONLinesWriter(columns: columns).rowBytes(c)
-        case .csv: return CSVWriter(columns: columns).rowBytes(c)
+        case .table: return
+        case .zeek: ZeekLogWriter(columns: columns).append(c, to: &out)
+        case .json: JSONLinesWriter(columns: columns).append(c, to: &out)
+        case .csv: CSVWriter(columns: columns).append(c, to: &out)
         }
+    }
+}
+
+/// A column name with its JSON key (`"name":`) built once, so rows copy it whole.
+struct FieldName: Sendable {
+    /// The name.
+    let text: String
+    /// `"name":` as UTF-8.
+    let jsonKey: [UInt8]
+    init(_ text: String) {
+        self.text = text
+        jsonKey = Array("\"\(text)\":".utf8)
     }
 }
 
 /// Receives one row's fields in column order; each format implements it.
 protocol FieldWriter {
     /// A text field (escaped by the format).
-    mutating func text(_ name: StaticString, _ value: String)
+    mutating func text(_ name: FieldName, _ value: String)
     /// An unsigned integer.
-    mutating func count(_ name: StaticString, _ value: UInt64)
+    mutating func count(_ name: FieldName, _ value: UInt64)
     /// Seconds with 6 decimals from nanoseconds (Zeek's `time` and `interval`).
-    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64)
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64)
     /// A boolean.
-    mutating func bool(_ name: StaticString, _ value: Bool)
+    mutating func bool(_ name: FieldName, _ value: Bool)
     /// An unset field.
-    mutating func unset(_ name: StaticString)
+    mutating func unset(_ name: FieldName)
     /// An IP address.
-    mutating func address(_ name: StaticString, _ value: IPAddress)
+    mutating func address(_ name: FieldName, _ value: IPAddress)
 }
 
 /// Bytes of a row being built: decimal and fixed-point numbers are written
@@ -44,22 +65,27 @@ protocol FieldWriter {
 struct RowBytes {
     var bytes: [UInt8] = []
 
-    init() { bytes.reserveCapacity(320) }
+    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
-    mutating func append(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
+    /// The decimal digits of `value`, most significant first.
     mutating func decimal(_ value: UInt64) {
         if value < 10 { bytes.append(48 + UInt8(value)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
+        var digits = 1
+        var bound: UInt64 = 10
+        while value >= bound {
+            digits += 1
+            if bound > UInt64.max / 10 { break }
+            bound *= 10
+        }
+        // Placeholders first, then the digits from the right (divisions by the constant 10).
+        let start = bytes.count
+        for _ in 0..<digits { bytes.append(48) }
         var v = value
-        withUnsafeMutableBytes(of: &digits) { d in
-            while v > 0 { d[n] = 48 + UInt8(v % 10); v /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        var i = start + digits - 1
+        while v > 0 {
+            bytes[i] = 48 + UInt8(v % 10)
+            v /= 10
+            i -= 1
         }
     }
 
@@ -92,32 +118,29 @@ struct ZeekFields: FieldWriter {
     var row = RowBytes()
     var first = true
     mutating func separate() { if first { first = false } else { row.bytes.append(9) } }
-    mutating func text(_ name: StaticString, _ value: String) { separate(); Escaping.zeek(value, into: &row.bytes) }
-    mutating func count(_ name: StaticString, _ value: UInt64) { separate(); row.decimal(value) }
-    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
-    mutating func bool(_ name: StaticString, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
-    mutating func unset(_ name: StaticString) { separate(); row.bytes.append(45) }
-    mutating func address(_ name: StaticString, _ value: IPAddress) { separate(); row.address(value) }
+    mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.zeek(value, into: &row.bytes) }
+    mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
+    mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
+    mutating func unset(_ name: FieldName) { separate(); row.bytes.append(45) }
+    mutating func address(_ name: FieldName, _ value: IPAddress) { separate(); row.address(value) }
 }
 
 /// JSON object fields; unset fields are left out, as Zeek's JSON writer does.
 struct JSONFields: FieldWriter {
     var row = RowBytes()
     var first = true
-    mutating func key(_ name: StaticString) {
+    mutating func key(_ name: FieldName) {
         row.bytes.append(first ? 123 : 44)
         first = false
-        row.bytes.append(34)
-        row.append(name)
-        row.bytes.append(34)
-        row.bytes.append(58)
+        row.bytes.append(contentsOf: name.jsonKey)  // column names need no escaping
     }
-    mutating func text(_ name: StaticString, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
-    mutating func count(_ name: StaticString, _ value: UInt64) { key(name); row.decimal(value) }
-    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { key(name); row.seconds(nanoseconds) }
-    mutating func bool(_ name: StaticString, _ value: Bool) { key(name); row.append(value ? "true" : "false") }
-    mutating func unset(_ name: StaticString) {}
-    mutating func address(_ name: StaticString, _ value: IPAddress) {
+    mutating func text(_ name: FieldName, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
+    mutating func count(_ name: FieldName, _ value: UInt64) { key(name); row.decimal(value) }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { key(name); row.seconds(nanoseconds) }
+    mutating func bool(_ name: FieldName, _ value: Bool) { key(name); row.append(value ? "true" : "false") }
+    mutating func unset(_ name: FieldName) {}
+    mutating func address(_ name: FieldName, _ value: IPAddress) {
         key(name); row.bytes.append(34); row.address(value); row.bytes.append(34)
     }
 }
@@ -127,12 +150,12 @@ struct CSVFields: FieldWriter {
     var row = RowBytes()
     var first = true
     mutating func separate() { if first { first = false } else { row.bytes.append(44) } }
-    mutating func text(_ name: StaticString, _ value: String) { separate(); Escaping.csv(value, into: &row.bytes) }
-    mutating func count(_ name: StaticString, _ value: UInt64) { separate(); row.decimal(value) }
-    mutating func seconds(_ name: StaticString, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
-    mutating func bool(_ name: StaticString, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
-    mutating func unset(_ name: StaticString) { separate() }
-    mutating func address(_ name: StaticString, _ value: IPAddress) { separate(); row.address(value) }
+    mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.csv(value, into: &row.bytes) }
+    mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
+    mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
+    mutating func unset(_ name: FieldName) { separate() }
+    mutating func address(_ name: FieldName, _ value: IPAddress) { separate(); row.address(value) }
 }
 
 /// The conn.log columns (ZEEK_SEMANTICS §0), written the same way for every format.
@@ -162,44 +185,77 @@ public struct ConnLogColumns: Sendable {
         Self.zeekNames + (communityID ? ["community_id"] : []) + (extras && !zeek ? Self.extraNames : [])
     }
 
+    /// The conn.log field names, their JSON keys built once.
+    enum Field {
+        static let ts = FieldName("ts")
+        static let uid = FieldName("uid")
+        static let idOrigH = FieldName("id.orig_h")
+        static let idOrigP = FieldName("id.orig_p")
+        static let idRespH = FieldName("id.resp_h")
+        static let idRespP = FieldName("id.resp_p")
+        static let proto = FieldName("proto")
+        static let service = FieldName("service")
+        static let duration = FieldName("duration")
+        static let origBytes = FieldName("orig_bytes")
+        static let respBytes = FieldName("resp_bytes")
+        static let connState = FieldName("conn_state")
+        static let localOrig = FieldName("local_orig")
+        static let localResp = FieldName("local_resp")
+        static let missedBytes = FieldName("missed_bytes")
+        static let history = FieldName("history")
+        static let origPkts = FieldName("orig_pkts")
+        static let origIpBytes = FieldName("orig_ip_bytes")
+        static let respPkts = FieldName("resp_pkts")
+        static let respIpBytes = FieldName("resp_ip_bytes")
+        static let tunnelParents = FieldName("tunnel_parents")
+        static let ipProto = FieldName("ip_proto")
+        static let communityId = FieldName("community_id")
+        static let tcpState = FieldName("tcp_state")
+        static let endReason = FieldName("end_reason")
+        static let origPayloadBytes = FieldName("orig_payload_bytes")
+        static let respPayloadBytes = FieldName("resp_payload_bytes")
+        static let origRetransmissions = FieldName("orig_retransmissions")
+        static let respRetransmissions = FieldName("resp_retransmissions")
+    }
+
     /// Writes one connection's fields in column order.
     func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter) {
         let hasDuration = c.duration > 0
         let o = c.originatorCounters, r = c.responderCounters
-        w.seconds("ts", c.startTime.nanoseconds)
-        w.text("uid", c.uid)
-        w.address("id.orig_h", c.originator.address)
-        w.count("id.orig_p", UInt64(c.originator.port))
-        w.address("id.resp_h", c.responder.address)
-        w.count("id.resp_p", UInt64(c.responder.port))
-        w.text("proto", c.transport.description)
-        if let service = c.service { w.text("service", service) } else { w.unset("service") }
+        w.seconds(Field.ts, c.startTime.nanoseconds)
+        w.text(Field.uid, c.uid)
+        w.address(Field.idOrigH, c.originator.address)
+        w.count(Field.idOrigP, UInt64(c.originator.port))
+        w.address(Field.idRespH, c.responder.address)
+        w.count(Field.idRespP, UInt64(c.responder.port))
+        w.text(Field.proto, c.transport.description)
+        if let service = c.service { w.text(Field.service, service) } else { w.unset(Field.service) }
         if hasDuration {
-            w.seconds("duration", c.duration)
-            w.count("orig_bytes", o.bytes)
-            w.count("resp_bytes", r.bytes)
+            w.seconds(Field.duration, c.duration)
+            w.count(Field.origBytes, o.bytes)
+            w.count(Field.respBytes, r.bytes)
         } else {
-            w.unset("duration"); w.unset("orig_bytes"); w.unset("resp_bytes")
+            w.unset(Field.duration); w.unset(Field.origBytes); w.unset(Field.respBytes)
         }
-        w.text("conn_state", c.connState.description)
-        if let l = c.localOriginator { w.bool("local_orig", l) } else { w.unset("local_orig") }
-        if let l = c.localResponder { w.bool("local_resp", l) } else { w.unset("local_resp") }
-        w.count("missed_bytes", c.missedBytes)
-        if c.history.isEmpty { w.unset("history") } else { w.text("history", c.history) }
-        w.count("orig_pkts", o.packets)
-        w.count("orig_ip_bytes", o.ipBytes)
-        w.count("resp_pkts", r.packets)
-        w.count("resp_ip_bytes", r.ipBytes)
-        w.unset("tunnel_parents")
-        w.count("ip_proto", UInt64(c.ipProtocol))
-        if communityID { w.text("community_id", c.communityID) }
+        w.text(Field.connState, c.connState.description)
+        if let l = c.localOriginator { w.bool(Field.localOrig, l) } else { w.unset(Field.localOrig) }
+        if let l = c.localResponder { w.bool(Field.localResp, l) } else { w.unset(Field.localResp) }
+        w.count(Field.missedBytes, c.missedBytes)
+        if c.history.isEmpty { w.unset(Field.history) } else { w.text(Field.history, c.history) }
+        w.count(Field.origPkts, o.packets)
+        w.count(Field.origIpBytes, o.ipBytes)
+        w.count(Field.respPkts, r.packets)
+        w.count(Field.respIpBytes, r.ipBytes)
+        w.unset(Field.tunnelParents)
+        w.count(Field.ipProto, UInt64(c.ipProtocol))
+        if communityID { w.text(Field.communityId, c.communityID) }
         if extras && !zeek {
-            if let s = c.tcpState { w.text("tcp_state", s.description) } else { w.unset("tcp_state") }
-            if let e = c.endReason { w.text("end_reason", e.description) } else { w.unset("end_reason") }
-            w.count("orig_payload_bytes", o.payloadBytes)
-            w.count("resp_payload_bytes", r.payloadBytes)
-            w.count("orig_retransmissions", o.retransmissions)
-            w.count("resp_retransmissions", r.retransmissions)
+            if let s = c.tcpState { w.text(Field.tcpState, s.description) } else { w.unset(Field.tcpState) }
+            if let e = c.endReason { w.text(Field.endReason, e.description) } else { w.unset(Field.endReason) }
+            w.count(Field.origPayloadBytes, o.payloadBytes)
+            w.count(Field.respPayloadBytes, r.payloadBytes)
+            w.count(Field.origRetransmissions, o.retransmissions)
+            w.count(Field.respRetransmissions, r.retransmissions)
         }
     }
 }
@@ -222,10 +278,18 @@ public struct ZeekLogWriter: Sendable {
 
     /// One row, as bytes ending in a newline.
     public func rowBytes(_ c: Connection) -> [UInt8] {
+        var out: [UInt8] = []
+        append(c, to: &out)
+        return out
+    }
+
+    /// Appends one row, ending in a newline, to `out`.
+    public func append(_ c: Connection, to out: inout [UInt8]) {
         var w = ZeekFields()
+        swap(&w.row.bytes, &out)
         columns.write(c, zeek: true, to: &w)
         w.row.bytes.append(10)
-        return w.row.bytes
+        swap(&w.row.bytes, &out)
     }
 
     /// One row.
@@ -245,11 +309,19 @@ public struct JSONLinesWriter: Sendable {
 
     /// One line, as bytes ending in a newline.
     public func rowBytes(_ c: Connection) -> [UInt8] {
+        var out: [UInt8] = []
+        append(c, to: &out)
+        return out
+    }
+
+    /// Appends one line, ending in a newline, to `out`.
+    public func append(_ c: Connection, to out: inout [UInt8]) {
         var w = JSONFields()
+        swap(&w.row.bytes, &out)
         columns.write(c, zeek: false, to: &w)
         w.row.bytes.append(125)
         w.row.bytes.append(10)
-        return w.row.bytes
+        swap(&w.row.bytes, &out)
     }
 
     /// One line.
@@ -269,11 +341,19 @@ public struct CSVWriter: Sendable {
 
     /// One row, as bytes ending in CRLF.
     public func rowBytes(_ c: Connection) -> [UInt8] {
+        var out: [UInt8] = []
+        append(c, to: &out)
+        return out
+    }
+
+    /// Appends one row, ending in CRLF, to `out`.
+    public func append(_ c: Connection, to out: inout [UInt8]) {
         var w = CSVFields()
+        swap(&w.row.bytes, &out)
         columns.write(c, zeek: false, to: &w)
         w.row.bytes.append(13)
         w.row.bytes.append(10)
-        return w.row.bytes
+        swap(&w.row.bytes, &out)
     }
 
     /// One row.
@@ -313,6 +393,12 @@ public enum Escaping {
 
     static func json(_ s: String, into out: inout [UInt8]) {
         out.append(34)
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 34 && $0 != 92 }) {
+            // Printable ASCII without quote or backslash, the usual case: copied as is.
+            out.append(contentsOf: s.utf8)
+            out.append(34)
+            return
+        }
         var u = s.utf8.makeIterator()
         while let byte = u.next() {
             switch byte {
@@ -387,11 +473,9 @@ public enum Escaping {
     }
 
     static func hex2(_ b: UInt8, into out: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
-        digits.withUTF8Buffer { d in
-            out.append(d[Int(b >> 4)])
-            out.append(d[Int(b & 15)])
-        }
+        func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // 0-9, a-f
+        out.append(digit(b >> 4))
+        out.append(digit(b & 15))
     }
 }
 

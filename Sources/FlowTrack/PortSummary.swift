@@ -89,26 +89,26 @@ public struct PortSummary: Sendable {
         }
     }
 
-    static let names: [StaticString] = ["proto", "port", "service", "connections", "established", "closed", "rejected", "reset",
-                                        "half_open", "attempt", "other", "clients", "bytes_to_server", "bytes_from_server",
-                                        "packets_to_server", "packets_from_server"]
+    static let names: [FieldName] = ["proto", "port", "service", "connections", "established", "closed", "rejected", "reset",
+                                  "half_open", "attempt", "other", "clients", "bytes_to_server", "bytes_from_server",
+                                  "packets_to_server", "packets_from_server"].map(FieldName.init)
 
     func write(_ t: PortTotals, to w: inout some FieldWriter) {
-        w.text("proto", t.transport.description)
-        w.count("port", UInt64(t.port))
-        if let s = t.service { w.text("service", s) } else { w.unset("service") }
-        w.count("connections", UInt64(t.connections))
+        w.text(Self.names[0], t.transport.description)
+        w.count(Self.names[1], UInt64(t.port))
+        if let s = t.service { w.text(Self.names[2], s) } else { w.unset(Self.names[2]) }
+        w.count(Self.names[3], UInt64(t.connections))
         for (name, outcome) in zip(Self.names[4...10], Outcome.allCases) { w.count(name, UInt64(t.outcomes[outcome, default: 0])) }
-        w.count("clients", UInt64(t.clients))
-        w.count("bytes_to_server", t.bytesToServer)
-        w.count("bytes_from_server", t.bytesFromServer)
-        w.count("packets_to_server", t.packetsToServer)
-        w.count("packets_from_server", t.packetsFromServer)
+        w.count(Self.names[11], UInt64(t.clients))
+        w.count(Self.names[12], t.bytesToServer)
+        w.count(Self.names[13], t.bytesFromServer)
+        w.count(Self.names[14], t.packetsToServer)
+        w.count(Self.names[15], t.packetsFromServer)
     }
 
     /// The summary in one of the output formats.
     public func render(_ format: ConnectionFormat, opened: String = "", closed: String = "") -> String {
-        let names = Self.names.map { $0.description }
+        let names = Self.names.map(\.text)
         var bytes: [UInt8] = []
         switch format {
         case .table:

@@ -94,14 +94,17 @@ public struct ConnCommand: ParsableCommand {
     }
 
     /// Whether a connection passes the `--port`, `--proto` and `--state` filters.
-    func selected(_ c: Connection) -> Bool {
-        if let port, c.server.port != port { return false }
-        if let proto, c.transport.description != proto { return false }
-        if let state {
-            let wanted = state.uppercased()
-            if ConnectionTable.kernelState(c) != wanted && c.connState.description != wanted { return false }
+    /// The row filter of `-p`, `--proto` and `--state`, with the options read once
+    /// (an option's property wrapper is slow to read for every connection).
+    func selection() -> (Connection) -> Bool {
+        let port = port, proto = proto, wanted = state?.uppercased()
+        if port == nil, proto == nil, wanted == nil { return { _ in true } }
+        return { c in
+            if let port, c.server.port != port { return false }
+            if let proto, c.transport.description != proto { return false }
+            if let wanted, ConnectionTable.kernelState(c) != wanted && c.connState.description != wanted { return false }
+            return true
         }
-        return true
     }
 
     /// Orders rows for `--sort` (and the table's default, start time).
@@ -133,10 +136,12 @@ public struct ConnCommand: ParsableCommand {
         case .csv: out.write(csv.header)
         default: break
         }
+        let selected = selection()
+        let limit = limit
         func emit(_ c: Connection, _ out: inout some TextSink) {
             if let limit, written >= limit { return }
             written += 1
-            if let row = chosen.rowBytes(c, columns: columns) { out.write(bytes: row) }
+            out.append { chosen.append(c, columns: columns, to: &$0) }
         }
         let status = tracking.track(&pipeline, err: &err) { event in
             guard case let .ended(c) = event, selected(c) else { return }

@@ -10,6 +10,17 @@ public protocol TextSink {
     mutating func write(bytes: [UInt8])
     /// Pushes buffered text to its destination.
     mutating func flush()
+    /// Lets `fill` append UTF-8 bytes in place (no intermediate array where the sink buffers).
+    mutating func append(_ fill: (inout [UInt8]) -> Void)
+}
+
+extension TextSink {
+    /// Collects the bytes in a temporary array and writes them.
+    public mutating func append(_ fill: (inout [UInt8]) -> Void) {
+        var bytes: [UInt8] = []
+        fill(&bytes)
+        write(bytes: bytes)
+    }
 }
 
 extension TextSink {
@@ -43,6 +54,12 @@ public struct FileDescriptorSink: TextSink {
     /// Appends UTF-8 bytes, flushing when the buffer passes 64 KiB.
     public mutating func write(bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Lets `fill` append to the buffer, flushing when it passes 64 KiB.
+    public mutating func append(_ fill: (inout [UInt8]) -> Void) {
+        fill(&buffer)
         if buffer.count >= 1 << 16 { flush() }
     }
 

@@ -183,8 +183,9 @@ public struct ConnectionTracker {
 
     /// Ends every remaining connection (reason `endOfInput`), oldest first.
     public mutating func flush(_ emit: (ConnectionEvent) -> Void) {
-        let remaining = table.entries.sorted { (table[$0].startTime, table[$0].serial) < (table[$1].startTime, table[$1].serial) }
-        for e in remaining { end(e, reason: .endOfInput, emit) }
+        let remaining = table.entries.map { (start: table[$0].startTime, serial: table[$0].serial, entry: $0) }
+            .sorted { ($0.start, $0.serial) < ($1.start, $1.serial) }
+        for r in remaining { end(r.entry, reason: .endOfInput, emit) }
     }
 
     /// The uid of the connection with tracker number `id` (``Connection/id``).

@@ -235,16 +235,18 @@ extension ConnectionTracker {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-        var out: [UInt8] = [UInt8(ascii: "C")]
-        for word in [mix(serial ^ uidSalt), mix(serial &+ uidSalt &* 31)] {
-            var w = word
-            for _ in 0..<8 {
-                out.append(alphabet[Int(w % 62)])
-                w /= 62
-            }
+        /// Base-62 digits: 0-9, a-z, A-Z.
+        func digit(_ d: UInt64) -> UInt8 {
+            d < 10 ? 48 + UInt8(d) : d < 36 ? 87 + UInt8(d) : 29 + UInt8(d)
         }
-        return String(decoding: out.prefix(17), as: UTF8.self)
+        var out: [UInt8] = []
+        out.reserveCapacity(17)
+        out.append(UInt8(ascii: "C"))
+        var w = mix(serial ^ uidSalt)
+        for _ in 0..<8 { out.append(digit(w % 62)); w /= 62 }
+        w = mix(serial &+ uidSalt &* 31)
+        for _ in 0..<8 { out.append(digit(w % 62)); w /= 62 }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The record for connection `e` as it stands.
