@@ -21,7 +21,7 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// One side (endpoint A or B of the flow key) of a tracked connection: the facts
-/// every packet touches, in 48 bytes.
+/// every packet touches, in 46 bytes.
 ///
 /// Counters and sequence positions are 48-bit (256 TiB per direction, far beyond
 /// any connection), stored as a 32-bit low half and a 16-bit high half so that the
@@ -46,9 +46,27 @@ struct Side {
     private var lastHigh: UInt16 = 0
     private var ackHigh: UInt16 = 0
     private var deliveredHigh: UInt16 = 0
-    var state: EndpointState = .inactive
-    var prevState: EndpointState = .inactive
-    var flags: SideFlags = []
+    /// State (bits 0–2), previous state (3–5), ``SideFlags`` (6–11) and 4 bits the
+    /// connection keeps here (12–15, ``ConnectionState`` uses them).
+    private var bits: UInt16 = 0
+
+    var state: EndpointState {
+        get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits & 7)) ?? .inactive }
+        set { bits = bits & ~7 | UInt16(newValue.rawValue) }
+    }
+    var prevState: EndpointState {
+        get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits >> 3 & 7)) ?? .inactive }
+        set { bits = bits & ~(7 << 3) | UInt16(newValue.rawValue) << 3 }
+    }
+    var flags: SideFlags {
+        get { SideFlags(rawValue: UInt8(truncatingIfNeeded: bits >> 6 & 0x3F)) }
+        set { bits = bits & ~(0x3F << 6) | UInt16(newValue.rawValue & 0x3F) << 6 }
+    }
+    /// Four bits of storage for the connection (see ``ConnectionState/tcpState``).
+    var spare: UInt8 {
+        get { UInt8(truncatingIfNeeded: bits >> 12) }
+        set { bits = bits & 0x0FFF | UInt16(newValue & 0xF) << 12 }
+    }
 
     @inline(__always) static func join(_ low: UInt32, _ high: UInt16) -> UInt64 { UInt64(high) << 32 | UInt64(low) }
 
@@ -112,6 +130,12 @@ struct RareSide: Equatable {
     var gaps: UInt16 = 0
     var zeroWindows: UInt16 = 0
 
+    /// Whether every field is zero (branch-free, for the store after every packet).
+    var isZero: Bool {
+        (oooStartOffset | oooEndOffset | lastSyn | lastRst | retransmissions
+            | UInt32(badChecksums | gaps | zeroWindows)) == 0
+    }
+
     /// The out-of-order range as absolute positions (start == end when empty).
     func ooo(_ side: Side) -> (start: UInt64, end: UInt64) {
         (side.delivered &+ UInt64(oooStartOffset), side.delivered &+ UInt64(oooEndOffset))
@@ -138,6 +162,9 @@ struct RareState: Equatable {
     var missedBytes: UInt64 = 0
     /// The attempt timer's due time when it was not armed by the first packet (0: none).
     var attemptDue: Int64 = 0
+
+    /// Whether every field is zero.
+    var isZero: Bool { a.isZero && b.isZero && (missedBytes | UInt64(bitPattern: attemptDue)) == 0 }
 }
 
 /// The ``RareState`` records of the connections that have one, by 1-based number,
@@ -155,7 +182,7 @@ struct RareStore {
     mutating func store(_ r: RareState, _ n: inout UInt32) {
         if n != 0 {
             records[Int(n) - 1] = r
-        } else if r != RareState() {
+        } else if !r.isZero {
             if let reused = free.popLast() {
                 n = reused
                 records[Int(n) - 1] = r
@@ -215,11 +242,16 @@ struct ConnectionFlags: OptionSet {
     static let attemptAtStart = ConnectionFlags(rawValue: 1 << 13)
 }
 
-/// The state FlowTrack keeps for one connection in the flow table: 176 bytes,
-/// so a table entry with its 40-byte key is 216.
+/// The state FlowTrack keeps for one connection in the flow table: 168 bytes,
+/// so a table entry with its 40-byte key is 208. The two 46-byte sides each leave
+/// a 2-byte gap before the next 4-byte boundary, which `seen` and `flags` fill;
+/// the kernel-style state and the transport live in the sides' spare bits.
 struct ConnectionState {
     var a = Side()
+    /// Once-only history letters seen (``HistoryBit``; responder's shifted left by 8).
+    var seen: UInt16 = 0
     var b = Side()
+    var flags: ConnectionFlags = []
     var startTime: Int64 = 0
     var lastTime: Int64 = 0
     var serial: UInt64 = 0
@@ -236,12 +268,18 @@ struct ConnectionState {
     var history = History()
     /// The ``RareStore`` number of this connection's rare facts (0: all zero).
     var rare: UInt32 = 0
-    /// Once-only history letters seen (``HistoryBit``; responder's shifted left by 8).
-    var seen: UInt16 = 0
-    var flags: ConnectionFlags = []
-    var transport: TransportProtocol = .unknown
-    var tcpState: TCPState = .none
-    var lastReported: UInt8 = 0
+
+    /// The kernel-style TCP state (in side A's spare bits).
+    var tcpState: TCPState {
+        get { TCPState(rawValue: a.spare) ?? .none }
+        set { a.spare = newValue.rawValue }
+    }
+
+    /// The transport (in side B's spare bits).
+    var transport: TransportProtocol {
+        get { TransportProtocol(rawValue: b.spare & 3) ?? .unknown }
+        set { b.spare = newValue.rawValue }
+    }
 
     var origIsA: Bool { flags.contains(.origIsA) }
 

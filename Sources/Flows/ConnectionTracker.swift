@@ -46,7 +46,7 @@ public struct ConnectionTracker {
     public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
         self.configuration = configuration
         ns = Timeouts(configuration)
-        table = FlowTable(capacity: min(configuration.maxFlows, 1 << 16))
+        table = FlowTable(capacity: min(configuration.maxFlows, 1 << 10))
     }
 
     /// The number of connections currently tracked.
@@ -152,11 +152,9 @@ public struct ConnectionTracker {
         if created {
             // Started once its first packet has been processed, so the record has a state.
             if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
-            table[e].lastReported = Self.reportedState(table[e])
         } else if wantStates {
             let after = Self.reportedState(table[e])
             if after != before {
-                table[e].lastReported = after
                 emit(.stateChanged(record(e, reason: nil)))
             }
         }
