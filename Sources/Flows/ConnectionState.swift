@@ -51,15 +51,15 @@ struct Side {
     private var bits: UInt16 = 0
 
     var state: EndpointState {
-        get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits & 7)) ?? .inactive }
+        @inline(__always) get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits & 7)) ?? .inactive }
         set { bits = bits & ~7 | UInt16(newValue.rawValue) }
     }
     var prevState: EndpointState {
-        get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits >> 3 & 7)) ?? .inactive }
+        @inline(__always) get { EndpointState(rawValue: UInt8(truncatingIfNeeded: bits >> 3 & 7)) ?? .inactive }
         set { bits = bits & ~(7 << 3) | UInt16(newValue.rawValue) << 3 }
     }
     var flags: SideFlags {
-        get { SideFlags(rawValue: UInt8(truncatingIfNeeded: bits >> 6 & 0x3F)) }
+        @inline(__always) get { SideFlags(rawValue: UInt8(truncatingIfNeeded: bits >> 6 & 0x3F)) }
         set { bits = bits & ~(0x3F << 6) | UInt16(newValue.rawValue & 0x3F) << 6 }
     }
     /// Four bits of storage for the connection (see ``ConnectionState/tcpState``).

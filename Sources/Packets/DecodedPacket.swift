@@ -5,43 +5,43 @@ public struct Layers: OptionSet, Sendable, Hashable {
     /// Creates a layer set from its bits.
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// An Ethernet header.
-    public static let ethernet = Layers(rawValue: 1 << 0)
+    @inlinable public static var ethernet: Layers { Layers(rawValue: 1 << 0) }
     /// One or more 802.1Q / 802.1ad tags.
-    public static let vlan = Layers(rawValue: 1 << 1)
+    @inlinable public static var vlan: Layers { Layers(rawValue: 1 << 1) }
     /// A Linux cooked v1 header.
-    public static let linuxSLL = Layers(rawValue: 1 << 2)
+    @inlinable public static var linuxSLL: Layers { Layers(rawValue: 1 << 2) }
     /// A Linux cooked v2 header.
-    public static let linuxSLL2 = Layers(rawValue: 1 << 3)
+    @inlinable public static var linuxSLL2: Layers { Layers(rawValue: 1 << 3) }
     /// A BSD NULL or LOOP family header.
-    public static let loopback = Layers(rawValue: 1 << 4)
+    @inlinable public static var loopback: Layers { Layers(rawValue: 1 << 4) }
     /// An IPv4 header.
-    public static let ipv4 = Layers(rawValue: 1 << 5)
+    @inlinable public static var ipv4: Layers { Layers(rawValue: 1 << 5) }
     /// An IPv6 header.
-    public static let ipv6 = Layers(rawValue: 1 << 6)
+    @inlinable public static var ipv6: Layers { Layers(rawValue: 1 << 6) }
     /// An IP fragment header or IPv4 fragment fields that make this a fragment.
-    public static let fragment = Layers(rawValue: 1 << 7)
+    @inlinable public static var fragment: Layers { Layers(rawValue: 1 << 7) }
     /// A TCP header.
-    public static let tcp = Layers(rawValue: 1 << 8)
+    @inlinable public static var tcp: Layers { Layers(rawValue: 1 << 8) }
     /// A UDP header.
-    public static let udp = Layers(rawValue: 1 << 9)
+    @inlinable public static var udp: Layers { Layers(rawValue: 1 << 9) }
     /// An ICMPv4 header.
-    public static let icmpv4 = Layers(rawValue: 1 << 10)
+    @inlinable public static var icmpv4: Layers { Layers(rawValue: 1 << 10) }
     /// An ICMPv6 header.
-    public static let icmpv6 = Layers(rawValue: 1 << 11)
+    @inlinable public static var icmpv6: Layers { Layers(rawValue: 1 << 11) }
     /// The IP + transport header quoted inside an ICMP error.
-    public static let icmpQuote = Layers(rawValue: 1 << 12)
+    @inlinable public static var icmpQuote: Layers { Layers(rawValue: 1 << 12) }
     /// Application payload bytes after the transport header.
-    public static let payload = Layers(rawValue: 1 << 13)
+    @inlinable public static var payload: Layers { Layers(rawValue: 1 << 13) }
     /// An ARP packet (not decoded further).
-    public static let arp = Layers(rawValue: 1 << 14)
+    @inlinable public static var arp: Layers { Layers(rawValue: 1 << 14) }
     /// An MPLS label stack (RFC 3032).
-    public static let mpls = Layers(rawValue: 1 << 15)
+    @inlinable public static var mpls: Layers { Layers(rawValue: 1 << 15) }
     /// A PPPoE session header (RFC 2516).
-    public static let pppoe = Layers(rawValue: 1 << 16)
+    @inlinable public static var pppoe: Layers { Layers(rawValue: 1 << 16) }
     /// A TCP or UDP header cut short after its ports: the ports are valid, nothing else is.
-    public static let partialTransport = Layers(rawValue: 1 << 17)
+    @inlinable public static var partialTransport: Layers { Layers(rawValue: 1 << 17) }
     /// An SCTP common header (RFC 9260 §3.1): ports and verification tag.
-    public static let sctp = Layers(rawValue: 1 << 18)
+    @inlinable public static var sctp: Layers { Layers(rawValue: 1 << 18) }
 }
 
 /// Odd things about a packet that still decodes (Zeek calls them "weirds").
@@ -51,21 +51,21 @@ public struct Anomalies: OptionSet, Sendable, Hashable {
     /// Creates an anomaly set from its bits.
     @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
     /// IPv4 total length 0, as segmentation offload leaves it; the captured length was used.
-    public static let ipv4TotalLengthZero = Anomalies(rawValue: 1 << 0)
+    @inlinable public static var ipv4TotalLengthZero: Anomalies { Anomalies(rawValue: 1 << 0) }
     /// The IPv4 header checksum is wrong (only with checksum verification on).
-    public static let badIPv4Checksum = Anomalies(rawValue: 1 << 1)
+    @inlinable public static var badIPv4Checksum: Anomalies { Anomalies(rawValue: 1 << 1) }
     /// The TCP, UDP or ICMP checksum is wrong (only with checksum verification on).
-    public static let badTransportChecksum = Anomalies(rawValue: 1 << 2)
+    @inlinable public static var badTransportChecksum: Anomalies { Anomalies(rawValue: 1 << 2) }
     /// A TCP option's length byte is impossible; option parsing stopped there.
-    public static let badTCPOptions = Anomalies(rawValue: 1 << 3)
+    @inlinable public static var badTCPOptions: Anomalies { Anomalies(rawValue: 1 << 3) }
     /// Bytes after the IP packet (Ethernet padding or trailer) were ignored.
-    public static let trailingBytes = Anomalies(rawValue: 1 << 4)
+    @inlinable public static var trailingBytes: Anomalies { Anomalies(rawValue: 1 << 4) }
     /// The IPv4 header carries options.
-    public static let ipv4Options = Anomalies(rawValue: 1 << 5)
+    @inlinable public static var ipv4Options: Anomalies { Anomalies(rawValue: 1 << 5) }
     /// An IPv4 fragment with offset 0 and "more fragments" clear (an atomic fragment).
-    public static let atomicFragment = Anomalies(rawValue: 1 << 6)
+    @inlinable public static var atomicFragment: Anomalies { Anomalies(rawValue: 1 << 6) }
     /// The UDP length field disagrees with the IP payload length.
-    public static let udpLengthMismatch = Anomalies(rawValue: 1 << 7)
+    @inlinable public static var udpLengthMismatch: Anomalies { Anomalies(rawValue: 1 << 7) }
 }
 
 /// Whether a checksum was checked and what it said.
@@ -87,23 +87,23 @@ public struct TCPFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
     /// Creates flags from the header bits.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// FIN: no more data from sender.
-    public static let fin = TCPFlags(rawValue: 0x001)
+    @inlinable public static var fin: TCPFlags { TCPFlags(rawValue: 0x001) }
     /// SYN: synchronise sequence numbers.
-    public static let syn = TCPFlags(rawValue: 0x002)
+    @inlinable public static var syn: TCPFlags { TCPFlags(rawValue: 0x002) }
     /// RST: reset the connection.
-    public static let rst = TCPFlags(rawValue: 0x004)
+    @inlinable public static var rst: TCPFlags { TCPFlags(rawValue: 0x004) }
     /// PSH: push.
-    public static let psh = TCPFlags(rawValue: 0x008)
+    @inlinable public static var psh: TCPFlags { TCPFlags(rawValue: 0x008) }
     /// ACK: the acknowledgment field is significant.
-    public static let ack = TCPFlags(rawValue: 0x010)
+    @inlinable public static var ack: TCPFlags { TCPFlags(rawValue: 0x010) }
     /// URG: the urgent pointer is significant.
-    public static let urg = TCPFlags(rawValue: 0x020)
+    @inlinable public static var urg: TCPFlags { TCPFlags(rawValue: 0x020) }
     /// ECE: ECN echo.
-    public static let ece = TCPFlags(rawValue: 0x040)
+    @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x040) }
     /// CWR: congestion window reduced.
-    public static let cwr = TCPFlags(rawValue: 0x080)
+    @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x080) }
     /// NS: ECN nonce (RFC 3540, historic).
-    public static let ns = TCPFlags(rawValue: 0x100)
+    @inlinable public static var ns: TCPFlags { TCPFlags(rawValue: 0x100) }
 
     /// tcpdump's notation: `S`, `S.`, `P.`, `F.`, `R`, `.` …
     public var description: String {
@@ -348,17 +348,17 @@ public struct IPv6ExtensionHeaders: OptionSet, Sendable, Hashable {
     /// Creates a set from its bits.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Hop-by-hop options (0).
-    public static let hopByHop = IPv6ExtensionHeaders(rawValue: 1 << 0)
+    @inlinable public static var hopByHop: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 0) }
     /// Routing (43).
-    public static let routing = IPv6ExtensionHeaders(rawValue: 1 << 1)
+    @inlinable public static var routing: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 1) }
     /// Fragment (44).
-    public static let fragment = IPv6ExtensionHeaders(rawValue: 1 << 2)
+    @inlinable public static var fragment: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 2) }
     /// Destination options (60).
-    public static let destinationOptions = IPv6ExtensionHeaders(rawValue: 1 << 3)
+    @inlinable public static var destinationOptions: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 3) }
     /// Authentication header (51).
-    public static let authentication = IPv6ExtensionHeaders(rawValue: 1 << 4)
+    @inlinable public static var authentication: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 4) }
     /// Encapsulating security payload (50): the walk ends here.
-    public static let esp = IPv6ExtensionHeaders(rawValue: 1 << 5)
+    @inlinable public static var esp: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 5) }
     /// Mobility (135), HIP (139) or Shim6 (140).
-    public static let other = IPv6ExtensionHeaders(rawValue: 1 << 6)
+    @inlinable public static var other: IPv6ExtensionHeaders { IPv6ExtensionHeaders(rawValue: 1 << 6) }
 }

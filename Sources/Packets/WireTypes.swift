@@ -10,25 +10,25 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     @inlinable public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// BSD loopback: a 4-byte address family in the capturing host's byte order (`DLT_NULL`).
-    public static let null = LinkType(rawValue: 0)
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }
     /// Ethernet II and 802.3 (`DLT_EN10MB`).
-    public static let ethernet = LinkType(rawValue: 1)
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// Raw IP, version from the first nibble (`DLT_RAW` on Linux).
-    public static let raw = LinkType(rawValue: 12)
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 12) }
     /// Raw IP as some BSDs number it (`DLT_RAW` on OpenBSD, 14).
-    public static let rawBSD = LinkType(rawValue: 14)
+    @inlinable public static var rawBSD: LinkType { LinkType(rawValue: 14) }
     /// Raw IP as the `LINKTYPE_RAW` file value (101).
-    public static let rawLinkType = LinkType(rawValue: 101)
+    @inlinable public static var rawLinkType: LinkType { LinkType(rawValue: 101) }
     /// OpenBSD loopback: a 4-byte address family in network byte order (`DLT_LOOP`).
-    public static let loop = LinkType(rawValue: 108)
+    @inlinable public static var loop: LinkType { LinkType(rawValue: 108) }
     /// Linux cooked capture v1 (`DLT_LINUX_SLL`).
-    public static let linuxSLL = LinkType(rawValue: 113)
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
     /// Raw IPv4 (`DLT_IPV4`).
-    public static let ipv4 = LinkType(rawValue: 228)
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
     /// Raw IPv6 (`DLT_IPV6`).
-    public static let ipv6 = LinkType(rawValue: 229)
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
     /// Linux cooked capture v2 (`DLT_LINUX_SLL2`).
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
 
     /// Whether ``PacketDecoder`` decodes this link type.
     public var isSupported: Bool {
@@ -61,17 +61,17 @@ public struct EtherType: RawRepresentable, Hashable, Sendable {
     /// Creates an EtherType from its value.
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// IPv4 (RFC 894).
-    public static let ipv4 = EtherType(rawValue: 0x0800)
+    @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
     /// ARP (RFC 826).
-    public static let arp = EtherType(rawValue: 0x0806)
+    @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
     /// IPv6 (RFC 2464).
-    public static let ipv6 = EtherType(rawValue: 0x86DD)
+    @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
     /// IEEE 802.1Q customer VLAN tag.
-    public static let vlan = EtherType(rawValue: 0x8100)
+    @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
     /// IEEE 802.1ad service VLAN tag (QinQ outer tag).
-    public static let qinq = EtherType(rawValue: 0x88A8)
+    @inlinable public static var qinq: EtherType { EtherType(rawValue: 0x88A8) }
     /// The pre-standard QinQ outer tag some switches use.
-    public static let qinqLegacy = EtherType(rawValue: 0x9100)
+    @inlinable public static var qinqLegacy: EtherType { EtherType(rawValue: 0x9100) }
 }
 
 /// An IP protocol number (IANA "Assigned Internet Protocol Numbers"). An open set.
@@ -81,39 +81,39 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// Creates a protocol from its number.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// IPv6 hop-by-hop options (RFC 8200 §4.3).
-    public static let hopByHop = IPProtocol(rawValue: 0)
+    @inlinable public static var hopByHop: IPProtocol { IPProtocol(rawValue: 0) }
     /// ICMP for IPv4 (RFC 792).
-    public static let icmp = IPProtocol(rawValue: 1)
+    @inlinable public static var icmp: IPProtocol { IPProtocol(rawValue: 1) }
     /// IGMP (RFC 3376).
-    public static let igmp = IPProtocol(rawValue: 2)
+    @inlinable public static var igmp: IPProtocol { IPProtocol(rawValue: 2) }
     /// IPv4 encapsulation (RFC 2003).
-    public static let ipip = IPProtocol(rawValue: 4)
+    @inlinable public static var ipip: IPProtocol { IPProtocol(rawValue: 4) }
     /// TCP (RFC 9293).
-    public static let tcp = IPProtocol(rawValue: 6)
+    @inlinable public static var tcp: IPProtocol { IPProtocol(rawValue: 6) }
     /// UDP (RFC 768).
-    public static let udp = IPProtocol(rawValue: 17)
+    @inlinable public static var udp: IPProtocol { IPProtocol(rawValue: 17) }
     /// IPv6 encapsulation (RFC 2473).
-    public static let ipv6 = IPProtocol(rawValue: 41)
+    @inlinable public static var ipv6: IPProtocol { IPProtocol(rawValue: 41) }
     /// IPv6 routing header (RFC 8200 §4.4).
-    public static let routing = IPProtocol(rawValue: 43)
+    @inlinable public static var routing: IPProtocol { IPProtocol(rawValue: 43) }
     /// IPv6 fragment header (RFC 8200 §4.5).
-    public static let fragment = IPProtocol(rawValue: 44)
+    @inlinable public static var fragment: IPProtocol { IPProtocol(rawValue: 44) }
     /// GRE (RFC 2784).
-    public static let gre = IPProtocol(rawValue: 47)
+    @inlinable public static var gre: IPProtocol { IPProtocol(rawValue: 47) }
     /// Encapsulating security payload (RFC 4303).
-    public static let esp = IPProtocol(rawValue: 50)
+    @inlinable public static var esp: IPProtocol { IPProtocol(rawValue: 50) }
     /// Authentication header (RFC 4302).
-    public static let ah = IPProtocol(rawValue: 51)
+    @inlinable public static var ah: IPProtocol { IPProtocol(rawValue: 51) }
     /// ICMP for IPv6 (RFC 4443).
-    public static let icmpv6 = IPProtocol(rawValue: 58)
+    @inlinable public static var icmpv6: IPProtocol { IPProtocol(rawValue: 58) }
     /// IPv6 "no next header" (RFC 8200 §4.7).
-    public static let noNextHeader = IPProtocol(rawValue: 59)
+    @inlinable public static var noNextHeader: IPProtocol { IPProtocol(rawValue: 59) }
     /// IPv6 destination options (RFC 8200 §4.6).
-    public static let destinationOptions = IPProtocol(rawValue: 60)
+    @inlinable public static var destinationOptions: IPProtocol { IPProtocol(rawValue: 60) }
     /// SCTP (RFC 9260).
-    public static let sctp = IPProtocol(rawValue: 132)
+    @inlinable public static var sctp: IPProtocol { IPProtocol(rawValue: 132) }
     /// IPv6 mobility header (RFC 6275).
-    public static let mobility = IPProtocol(rawValue: 135)
+    @inlinable public static var mobility: IPProtocol { IPProtocol(rawValue: 135) }
 
     /// The lower-case keyword, as tcpdump and Zeek print it (`tcp`, `udp`, `icmp`);
     /// the number for protocols without one.
