@@ -593,22 +593,32 @@ enum Checksum {
     ///
     /// The one's-complement sum does not depend on byte order except for a final
     /// swap (RFC 1071 §2(B)), so the bytes are summed as little-endian 32-bit words
-    /// (plain loads, no byte swaps), 32 bytes per step from a re-based span (one
-    /// bounds check per block) into four 64-bit accumulators, then folded to 16 bits
-    /// and swapped into network order. About 25 ns per 1500 bytes.
+    /// (plain loads, no byte swaps), 64 bytes per step from a re-based span (one
+    /// bounds check per block) into 64-bit SIMD lanes of adjacent words (which the
+    /// compiler turns into vector loads and adds), then folded to 16 bits and
+    /// swapped into network order.
     static func sum(_ span: Span<UInt8>, _ start: Int, _ end: Int, initial: UInt64 = 0) -> UInt64 {
         let s = span.extracting(start..<end)
         let n = s.count
-        var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
+        var acc = SIMD4<UInt64>(), acc2 = SIMD4<UInt64>()
         var i = 0
+        while i + 64 <= n {
+            let x = s.extracting(i..<(i + 64))
+            acc &+= SIMD4<UInt64>(UInt64(x.le32(at: 0)), UInt64(x.le32(at: 4)), UInt64(x.le32(at: 8)), UInt64(x.le32(at: 12)))
+            acc2 &+= SIMD4<UInt64>(UInt64(x.le32(at: 16)), UInt64(x.le32(at: 20)), UInt64(x.le32(at: 24)), UInt64(x.le32(at: 28)))
+            acc &+= SIMD4<UInt64>(UInt64(x.le32(at: 32)), UInt64(x.le32(at: 36)), UInt64(x.le32(at: 40)), UInt64(x.le32(at: 44)))
+            acc2 &+= SIMD4<UInt64>(UInt64(x.le32(at: 48)), UInt64(x.le32(at: 52)), UInt64(x.le32(at: 56)), UInt64(x.le32(at: 60)))
+            i += 64
+        }
+        acc &+= acc2
         while i + 32 <= n {
             let x = s.extracting(i..<(i + 32))
-            a &+= UInt64(x.le32(at: 0)) &+ UInt64(x.le32(at: 16))
-            b &+= UInt64(x.le32(at: 4)) &+ UInt64(x.le32(at: 20))
-            c &+= UInt64(x.le32(at: 8)) &+ UInt64(x.le32(at: 24))
-            d &+= UInt64(x.le32(at: 12)) &+ UInt64(x.le32(at: 28))
+            // Lanes of adjacent words, so the loads can become vector loads.
+            acc &+= SIMD4<UInt64>(UInt64(x.le32(at: 0)), UInt64(x.le32(at: 4)), UInt64(x.le32(at: 8)), UInt64(x.le32(at: 12)))
+            acc &+= SIMD4<UInt64>(UInt64(x.le32(at: 16)), UInt64(x.le32(at: 20)), UInt64(x.le32(at: 24)), UInt64(x.le32(at: 28)))
             i += 32
         }
+        var a = acc[0], b = acc[1], c = acc[2], d = acc[3]
         while i + 2 <= n {
             a &+= UInt64(s[i]) | UInt64(s[i + 1]) << 8
             i += 2
