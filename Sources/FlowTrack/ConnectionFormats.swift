@@ -48,6 +48,9 @@ struct FieldName: Sendable {
 protocol FieldWriter {
     /// A text field (escaped by the format).
     mutating func text(_ name: FieldName, _ value: String)
+    /// A text field FlowTrack itself spells (an enum's name: letters, digits, `_`), so
+    /// no format needs to escape or quote it beyond JSON's quotes.
+    mutating func word(_ name: FieldName, _ value: String)
     /// An unsigned integer.
     mutating func count(_ name: FieldName, _ value: UInt64)
     /// Seconds with 6 decimals from nanoseconds (Zeek's `time` and `interval`).
@@ -90,16 +93,7 @@ struct RowBytes {
     }
 
     /// An address in its RFC 5952 text form (IPv4 written directly).
-    mutating func address(_ a: IPAddress) {
-        if let v = a.ipv4Value {
-            decimal(UInt64(v >> 24)); bytes.append(46)
-            decimal(UInt64(v >> 16 & 0xFF)); bytes.append(46)
-            decimal(UInt64(v >> 8 & 0xFF)); bytes.append(46)
-            decimal(UInt64(v & 0xFF))
-        } else {
-            bytes += a.description.utf8
-        }
-    }
+    mutating func address(_ a: IPAddress) { a.appendText(to: &bytes) }
 
     /// `seconds.micro` rounded to the microsecond, as Zeek prints times.
     mutating func seconds(_ nanoseconds: Int64) {
@@ -119,6 +113,7 @@ struct ZeekFields: FieldWriter {
     var first = true
     mutating func separate() { if first { first = false } else { row.bytes.append(9) } }
     mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.zeek(value, into: &row.bytes) }
+    mutating func word(_ name: FieldName, _ value: String) { separate(); row.append(value) }
     mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
     mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
     mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
@@ -136,6 +131,9 @@ struct JSONFields: FieldWriter {
         row.bytes.append(contentsOf: name.jsonKey)  // column names need no escaping
     }
     mutating func text(_ name: FieldName, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
+    mutating func word(_ name: FieldName, _ value: String) {
+        key(name); row.bytes.append(34); row.append(value); row.bytes.append(34)
+    }
     mutating func count(_ name: FieldName, _ value: UInt64) { key(name); row.decimal(value) }
     mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { key(name); row.seconds(nanoseconds) }
     mutating func bool(_ name: FieldName, _ value: Bool) { key(name); row.append(value ? "true" : "false") }
@@ -151,6 +149,7 @@ struct CSVFields: FieldWriter {
     var first = true
     mutating func separate() { if first { first = false } else { row.bytes.append(44) } }
     mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.csv(value, into: &row.bytes) }
+    mutating func word(_ name: FieldName, _ value: String) { separate(); row.append(value) }
     mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
     mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
     mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
@@ -228,7 +227,7 @@ public struct ConnLogColumns: Sendable {
         w.count(Field.idOrigP, UInt64(c.originator.port))
         w.address(Field.idRespH, c.responder.address)
         w.count(Field.idRespP, UInt64(c.responder.port))
-        w.text(Field.proto, c.transport.description)
+        w.word(Field.proto, c.transport.description)
         if let service = c.service { w.text(Field.service, service) } else { w.unset(Field.service) }
         if hasDuration {
             w.seconds(Field.duration, c.duration)
@@ -237,7 +236,7 @@ public struct ConnLogColumns: Sendable {
         } else {
             w.unset(Field.duration); w.unset(Field.origBytes); w.unset(Field.respBytes)
         }
-        w.text(Field.connState, c.connState.description)
+        w.word(Field.connState, c.connState.description)
         if let l = c.localOriginator { w.bool(Field.localOrig, l) } else { w.unset(Field.localOrig) }
         if let l = c.localResponder { w.bool(Field.localResp, l) } else { w.unset(Field.localResp) }
         w.count(Field.missedBytes, c.missedBytes)
@@ -250,8 +249,8 @@ public struct ConnLogColumns: Sendable {
         w.count(Field.ipProto, UInt64(c.ipProtocol))
         if communityID { w.text(Field.communityId, c.communityID) }
         if extras && !zeek {
-            if let s = c.tcpState { w.text(Field.tcpState, s.description) } else { w.unset(Field.tcpState) }
-            if let e = c.endReason { w.text(Field.endReason, e.description) } else { w.unset(Field.endReason) }
+            if let s = c.tcpState { w.word(Field.tcpState, s.description) } else { w.unset(Field.tcpState) }
+            if let e = c.endReason { w.word(Field.endReason, e.description) } else { w.unset(Field.endReason) }
             w.count(Field.origPayloadBytes, o.payloadBytes)
             w.count(Field.respPayloadBytes, r.payloadBytes)
             w.count(Field.origRetransmissions, o.retransmissions)

@@ -71,20 +71,26 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     /// IPv6 with the longest run (≥ 2 groups, leftmost on ties) as `::`;
     /// `::ffff:a.b.c.d` for an IPv4-mapped IPv6 address.
     public var description: String {
-        if isIPv4 { return Self.dotted(UInt32(truncatingIfNeeded: low)) }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 {
-            groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i))
-            groups[i + 4] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i))
-        }
+        var text: [UInt8] = []
+        appendText(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends the ``description`` text as UTF-8 to `out`, without building a `String`.
+    public func appendText(to out: inout [UInt8]) {
+        if isIPv4 { return Self.appendDotted(UInt32(truncatingIfNeeded: low), to: &out) }
         if high == 0, low >> 32 == 0xFFFF {
-            return "::ffff:" + Self.dotted(UInt32(truncatingIfNeeded: low))
+            out.append(contentsOf: [58, 58, 102, 102, 102, 102, 58])  // ::ffff:
+            return Self.appendDotted(UInt32(truncatingIfNeeded: low), to: &out)
+        }
+        func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> UInt64(48 - 16 * (i & 3)))
         }
         var bestStart = -1, bestLength = 0, i = 0
         while i < 8 {
-            if groups[i] == 0 {
+            if group(i) == 0 {
                 var j = i
-                while j < 8, groups[j] == 0 { j += 1 }
+                while j < 8, group(j) == 0 { j += 1 }
                 if j - i > bestLength { bestStart = i; bestLength = j - i }
                 i = j
             } else {
@@ -92,23 +98,36 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
             }
         }
         if bestLength < 2 { bestStart = -1 }
-        var text = ""
         var k = 0
         while k < 8 {
             if k == bestStart {
-                text += "::"
+                out.append(58); out.append(58)
                 k += bestLength
                 continue
             }
-            if !text.isEmpty, !text.hasSuffix(":") { text += ":" }
-            text += String(groups[k], radix: 16)
+            if k > 0, k != bestStart + bestLength || bestStart < 0 { out.append(58) }
+            let g = group(k)
+            var shift = 12
+            while shift > 0, g >> UInt16(shift) == 0 { shift -= 4 }  // no leading zeros
+            while shift >= 0 {
+                let d = UInt8(truncatingIfNeeded: g >> UInt16(shift)) & 15
+                out.append(d < 10 ? 48 + d : 87 + d)
+                shift -= 4
+            }
             k += 1
         }
-        return text
     }
 
-    private static func dotted(_ v: UInt32) -> String {
-        "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
+    private static func appendDotted(_ v: UInt32, to out: inout [UInt8]) {
+        func octet(_ b: UInt8) {
+            if b >= 100 { out.append(48 + b / 100) }
+            if b >= 10 { out.append(48 + b / 10 % 10) }
+            out.append(48 + b % 10)
+        }
+        octet(UInt8(truncatingIfNeeded: v >> 24)); out.append(46)
+        octet(UInt8(truncatingIfNeeded: v >> 16)); out.append(46)
+        octet(UInt8(truncatingIfNeeded: v >> 8)); out.append(46)
+        octet(UInt8(truncatingIfNeeded: v))
     }
 
     /// Parses an IPv4 dotted quad (`192.0.2.1`) or an IPv6 address in any RFC 4291

@@ -25,6 +25,58 @@ import Testing
         #expect(IPAddress(canonical) == address)
     }
 
+    /// Forty addresses with random zero runs, their canonical text from Python's
+    /// `ipaddress` module (RFC 5952 compressed form), generated with seed 5952.
+    @Test(arguments: [
+        ("0:1:0:0:0:10:1:1", "0:1::10:1:1"),
+        ("10:0:0:10:10:ffff:abc:abc", "10::10:10:ffff:abc:abc"),
+        ("0:1:10:10:0:abc:0:10", "0:1:10:10:0:abc:0:10"),
+        ("abc:ffff:ffff:0:10:abc:ffff:0", "abc:ffff:ffff:0:10:abc:ffff:0"),
+        ("0:0:ffff:0:ffff:abc:0:1", "::ffff:0:ffff:abc:0:1"),
+        ("1:10:0:0:ffff:0:ffff:ffff", "1:10::ffff:0:ffff:ffff"),
+        ("10:10:0:ffff:0:0:abc:1", "10:10:0:ffff::abc:1"),
+        ("0:ffff:abc:0:0:0:abc:1", "0:ffff:abc::abc:1"),
+        ("1:1:0:abc:ffff:1:10:10", "1:1:0:abc:ffff:1:10:10"),
+        ("0:ffff:10:ffff:ffff:10:ffff:abc", "0:ffff:10:ffff:ffff:10:ffff:abc"),
+        ("abc:1:abc:0:abc:0:abc:10", "abc:1:abc:0:abc:0:abc:10"),
+        ("0:0:abc:1:0:0:abc:ffff", "::abc:1:0:0:abc:ffff"),
+        ("10:ffff:ffff:abc:1:abc:10:0", "10:ffff:ffff:abc:1:abc:10:0"),
+        ("10:0:10:0:0:0:abc:ffff", "10:0:10::abc:ffff"),
+        ("0:0:0:0:10:10:10:abc", "::10:10:10:abc"),
+        ("10:abc:10:abc:0:abc:abc:0", "10:abc:10:abc:0:abc:abc:0"),
+        ("0:10:abc:0:0:abc:10:10", "0:10:abc::abc:10:10"),
+        ("0:0:0:1:1:0:abc:0", "::1:1:0:abc:0"),
+        ("10:abc:10:abc:0:abc:0:10", "10:abc:10:abc:0:abc:0:10"),
+        ("abc:1:10:1:10:0:abc:ffff", "abc:1:10:1:10:0:abc:ffff"),
+        ("0:0:ffff:10:ffff:10:0:10", "::ffff:10:ffff:10:0:10"),
+        ("abc:ffff:1:0:0:0:0:0", "abc:ffff:1::"),
+        ("abc:1:0:0:abc:0:abc:0", "abc:1::abc:0:abc:0"),
+        ("ffff:10:1:10:10:0:0:0", "ffff:10:1:10:10::"),
+        ("10:0:0:ffff:0:abc:0:ffff", "10::ffff:0:abc:0:ffff"),
+        ("1:0:0:1:0:0:1:ffff", "1::1:0:0:1:ffff"),
+        ("10:10:10:0:ffff:0:0:1", "10:10:10:0:ffff::1"),
+        ("ffff:abc:10:0:1:0:10:1", "ffff:abc:10:0:1:0:10:1"),
+        ("1:abc:10:0:10:1:10:abc", "1:abc:10:0:10:1:10:abc"),
+        ("0:10:abc:abc:10:1:1:1", "0:10:abc:abc:10:1:1:1"),
+        ("ffff:0:ffff:0:ffff:1:abc:10", "ffff:0:ffff:0:ffff:1:abc:10"),
+        ("0:1:abc:0:ffff:10:abc:abc", "0:1:abc:0:ffff:10:abc:abc"),
+        ("0:0:10:ffff:0:10:0:0", "::10:ffff:0:10:0:0"),
+        ("1:10:10:1:0:1:0:abc", "1:10:10:1:0:1:0:abc"),
+        ("1:1:0:1:0:0:abc:0", "1:1:0:1::abc:0"),
+        ("ffff:ffff:1:10:ffff:0:0:0", "ffff:ffff:1:10:ffff::"),
+        ("0:0:0:0:ffff:0:10:ffff", "::ffff:0:10:ffff"),
+        ("ffff:0:10:0:ffff:0:0:1", "ffff:0:10:0:ffff::1"),
+        ("abc:10:0:10:0:0:10:0", "abc:10:0:10::10:0"),
+        ("1:0:abc:0:ffff:0:0:10", "1:0:abc:0:ffff::10"),
+    ])
+    func textMatchesPythonsIPAddress(_ input: String, _ canonical: String) throws {
+        let address = try #require(IPAddress(input))
+        #expect(address.description == canonical)
+        var bytes: [UInt8] = []
+        address.appendText(to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == canonical)
+    }
+
     @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "a.b.c.d",
                       "1::2::3", "12345::", "2001:db8::g", ":::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7",
                       "::ffff:1.2.3", "1.2.3.4::"])
