@@ -17,35 +17,64 @@ public enum CommunityID {
     public static func v1(ipProtocol: UInt8, source: Endpoint, destination: Endpoint, oneWay: Bool = false, seed: UInt16 = 0) -> String {
         var s = source, d = destination
         if !oneWay, FlowKey.less(d, s) { swap(&s, &d) }
-        var message: [UInt8] = [UInt8(seed >> 8), UInt8(seed & 0xFF)]
-        message += s.address.bytes
-        message += d.address.bytes
-        message += [ipProtocol, 0]
+        // The message (at most 40 bytes) goes into one 64-byte SHA-1 block on the stack.
+        var block = InlineArray<64, UInt8>(repeating: 0)
+        var n = 0
+        func put(_ byte: UInt8) { block[n] = byte; n += 1 }
+        func put(_ address: IPAddress) {
+            if address.isIPv4 {
+                for shift in stride(from: 24, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: address.low >> UInt64(shift))) }
+            } else {
+                for shift in stride(from: 56, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: address.high >> UInt64(shift))) }
+                for shift in stride(from: 56, through: 0, by: -8) { put(UInt8(truncatingIfNeeded: address.low >> UInt64(shift))) }
+            }
+        }
+        put(UInt8(seed >> 8)); put(UInt8(truncatingIfNeeded: seed))
+        put(s.address)
+        put(d.address)
+        put(ipProtocol); put(0)
         switch ipProtocol {
         case 1, 6, 17, 58, 132:
-            message += [UInt8(s.port >> 8), UInt8(s.port & 0xFF), UInt8(d.port >> 8), UInt8(d.port & 0xFF)]
+            put(UInt8(s.port >> 8)); put(UInt8(truncatingIfNeeded: s.port))
+            put(UInt8(d.port >> 8)); put(UInt8(truncatingIfNeeded: d.port))
         default:
             break
         }
-        return "1:" + base64(SHA1.digest(message))
+        let h = SHA1.digestOfShortMessage(block, length: n)
+        var digest: [UInt8] = []
+        digest.reserveCapacity(20)
+        for word in [h.0, h.1, h.2, h.3, h.4] {
+            digest.append(UInt8(word >> 24)); digest.append(UInt8(truncatingIfNeeded: word >> 16))
+            digest.append(UInt8(truncatingIfNeeded: word >> 8)); digest.append(UInt8(truncatingIfNeeded: word))
+        }
+        return "1:" + base64(digest)
     }
 
     static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        func symbol(_ v: UInt32) -> UInt8 {
+            switch v {
+            case 0..<26: return 65 + UInt8(v)        // A-Z
+            case 26..<52: return 97 + UInt8(v - 26)  // a-z
+            case 52..<62: return 48 + UInt8(v - 52)  // 0-9
+            case 62: return 43                       // +
+            default: return 47                       // /
+            }
+        }
         var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
         while i + 2 < bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
+            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(symbol(n >> 6 & 63)); out.append(symbol(n & 63))
             i += 3
         }
         let rest = bytes.count - i
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], 61, 61]
+            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(61); out.append(61)
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], 61]
+            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(symbol(n >> 6 & 63)); out.append(61)
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -53,39 +82,63 @@ public enum CommunityID {
 
 /// SHA-1 (FIPS 180-4), for Community ID only.
 enum SHA1 {
+    typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32)
+    static let initial: State = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+
+    /// The digest of any message.
     static func digest(_ message: [UInt8]) -> [UInt8] {
-        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        var h = initial
         var data = message
         let bitLength = UInt64(message.count) * 8
         data.append(0x80)
         while data.count % 64 != 56 { data.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 80)
-        for block in stride(from: 0, to: data.count, by: 64) {
-            for t in 0..<16 {
-                let b = block + t * 4
-                w[t] = UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8 | UInt32(data[b + 3])
-            }
-            for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
-            var (a, b, c, d, e) = h
-            for t in 0..<80 {
-                let f: UInt32, k: UInt32
-                switch t {
-                case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
-                case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
-                case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
-                default: f = b ^ c ^ d; k = 0xCA62_C1D6
-                }
-                let temp = rotl(a, 5) &+ f &+ e &+ k &+ w[t]
-                e = d; d = c; c = rotl(b, 30); b = a; a = temp
-            }
-            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
+        for start in stride(from: 0, to: data.count, by: 64) {
+            var block = InlineArray<64, UInt8>(repeating: 0)
+            for i in 0..<64 { block[i] = data[start + i] }
+            compress(&h, block)
         }
         var out: [UInt8] = []
         for word in [h.0, h.1, h.2, h.3, h.4] {
             out += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
         }
         return out
+    }
+
+    /// The digest of a message of at most 55 bytes held at the start of `block`
+    /// (the rest zero): one block, no allocation.
+    static func digestOfShortMessage(_ message: InlineArray<64, UInt8>, length: Int) -> State {
+        precondition(length <= 55)
+        var block = message
+        block[length] = 0x80
+        let bitLength = UInt64(length) * 8
+        for i in 0..<8 { block[56 + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
+        var h = initial
+        compress(&h, block)
+        return h
+    }
+
+    /// One 64-byte block into the state.
+    static func compress(_ h: inout State, _ block: InlineArray<64, UInt8>) {
+        var w = InlineArray<80, UInt32>(repeating: 0)
+        for t in 0..<16 {
+            let b = t * 4
+            w[t] = UInt32(block[b]) << 24 | UInt32(block[b + 1]) << 16 | UInt32(block[b + 2]) << 8 | UInt32(block[b + 3])
+        }
+        for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
+        var (a, b, c, d, e) = h
+        for t in 0..<80 {
+            let f: UInt32, k: UInt32
+            switch t {
+            case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
+            case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
+            case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
+            default: f = b ^ c ^ d; k = 0xCA62_C1D6
+            }
+            let temp = rotl(a, 5) &+ f &+ e &+ k &+ w[t]
+            e = d; d = c; c = rotl(b, 30); b = a; a = temp
+        }
+        h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
     }
 
     static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
