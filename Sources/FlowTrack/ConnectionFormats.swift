@@ -372,6 +372,10 @@ public enum Escaping {
     static func zeek(_ s: String, into out: inout [UInt8]) {
         if s == "-" { out += Array("\\x2d".utf8); return }
         if s == "(empty)" { out += Array("\\x28empty)".utf8); return }
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)  // nothing to escape, the usual case
+            return
+        }
         for byte in s.utf8 {
             // Zeek writes valid UTF-8 as is (LogAscii::enable_utf_8) and escapes control bytes.
             if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") {

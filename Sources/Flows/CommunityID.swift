@@ -51,15 +51,13 @@ public enum CommunityID {
     }
 
     static func base64(_ bytes: [UInt8]) -> String {
-        func symbol(_ v: UInt32) -> UInt8 {
-            switch v {
-            case 0..<26: return 65 + UInt8(v)        // A-Z
-            case 26..<52: return 97 + UInt8(v - 26)  // a-z
-            case 52..<62: return 48 + UInt8(v - 52)  // 0-9
-            case 62: return 43                       // +
-            default: return 47                       // /
-            }
-        }
+        let alphabet: InlineArray<64, UInt8> = [
+            65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,  // A-Z
+            97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118,
+            119, 120, 121, 122,  // a-z
+            48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 43, 47,  // 0-9 + /
+        ]
+        func symbol(_ v: UInt32) -> UInt8 { alphabet[Int(v & 63)] }
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -127,15 +125,21 @@ enum SHA1 {
         }
         for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
         var (a, b, c, d, e) = h
-        for t in 0..<80 {
-            let f: UInt32, k: UInt32
-            switch t {
-            case 0..<20: f = (b & c) | (~b & d); k = 0x5A82_7999
-            case 20..<40: f = b ^ c ^ d; k = 0x6ED9_EBA1
-            case 40..<60: f = (b & c) | (b & d) | (c & d); k = 0x8F1B_BCDC
-            default: f = b ^ c ^ d; k = 0xCA62_C1D6
-            }
-            let temp = rotl(a, 5) &+ f &+ e &+ k &+ w[t]
+        // The four rounds as separate loops: no per-step switch.
+        for t in 0..<20 {
+            let temp = rotl(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5A82_7999 &+ w[t]
+            e = d; d = c; c = rotl(b, 30); b = a; a = temp
+        }
+        for t in 20..<40 {
+            let temp = rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ED9_EBA1 &+ w[t]
+            e = d; d = c; c = rotl(b, 30); b = a; a = temp
+        }
+        for t in 40..<60 {
+            let temp = rotl(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8F1B_BCDC &+ w[t]
+            e = d; d = c; c = rotl(b, 30); b = a; a = temp
+        }
+        for t in 60..<80 {
+            let temp = rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xCA62_C1D6 &+ w[t]
             e = d; d = c; c = rotl(b, 30); b = a; a = temp
         }
         h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
