@@ -113,7 +113,7 @@ public struct ConnectionTracker {
         var created = false
         if let found = table.find(key) {
             e = found
-            if transport == .tcp, isReuse(table[e], p, fromA: fromA) {
+            if transport == .tcp, p.tcp.flags.contains(.syn), isReuse(table[e], p, fromA: fromA) {
                 end(e, reason: .reuse, emit)
                 e = create(key, p, transport: transport, fromA: fromA, time: t, emit)
                 created = true
@@ -123,37 +123,41 @@ public struct ConnectionTracker {
             created = true
         }
         statistics.tracked += 1
-        lastConnectionID = table[e].serial
+        // The packet works on a copy of the entry, written back once: one access to the
+        // table instead of one per field.
+        var c = table[e]
+        lastConnectionID = c.serial
 
         let verify = configuration.verifyChecksums
         let wantStates = configuration.events.contains(.stateChanged)
-        let before = wantStates ? Self.reportedState(table[e]) : 0
+        let before = wantStates ? Self.reportedState(c) : 0
         switch transport {
         case .tcp:
-            var r = rares.load(table[e].rare)
-            let actions = Self.processTCP(&table[e], &r, p, fromA: fromA, time: t, verify: verify)
-            if p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&table[e], p.tcp.flags, fromA: fromA) }
-            schedule(e, &r, actions, time: t)
-            rares.store(r, &table[e].rare)
+            var r = rares.load(c.rare)
+            let actions = Self.processTCP(&c, &r, p, fromA: fromA, time: t, verify: verify)
+            if p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&c, p.tcp.flags, fromA: fromA) }
+            schedule(&c, e, &r, actions, time: t)
+            rares.store(r, &c.rare)
         case .udp:
-            var r = rares.load(table[e].rare)
-            Self.processUDP(&table[e], &r, p, fromA: fromA, time: t, verify: verify)
-            schedule(e, &r, [], time: t)
-            rares.store(r, &table[e].rare)
+            var r = rares.load(c.rare)
+            Self.processUDP(&c, &r, p, fromA: fromA, time: t, verify: verify)
+            schedule(&c, e, &r, [], time: t)
+            rares.store(r, &c.rare)
         case .icmp:
-            Self.processICMP(&table[e], p, fromA: fromA, time: t, verify: verify)
-            if configuration.profile == .conntrack { scheduleConntrack(e) }
+            Self.processICMP(&c, p, fromA: fromA, time: t, verify: verify)
+            if configuration.profile == .conntrack { scheduleConntrack(&c, e) }
         case .unknown:
-            table[e].lastTime = t
-            Self.count(&table[e], fromA: fromA, ipBytes: p.ipTotalLength)
-            if configuration.profile == .conntrack { scheduleConntrack(e) }
+            c.lastTime = t
+            Self.count(&c, fromA: fromA, ipBytes: p.ipTotalLength)
+            if configuration.profile == .conntrack { scheduleConntrack(&c, e) }
         }
-        if table[e].history.spill != 0 { spill(e) }
+        if c.history.spill != 0 { spill(&c) }
+        table[e] = c
         if created {
             // Started once its first packet has been processed, so the record has a state.
             if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
         } else if wantStates {
-            let after = Self.reportedState(table[e])
+            let after = Self.reportedState(c)
             if after != before {
                 emit(.stateChanged(record(e, reason: nil)))
             }
@@ -161,11 +165,8 @@ public struct ConnectionTracker {
     }
 
     /// Moves history letters beyond the inline ones to the side table.
-    mutating func spill(_ e: Int) {
-        let serial = table[e].serial
-        var h = table[e].history
-        overflow[serial, default: []].append(contentsOf: h.takeSpill())
-        table[e].history = h
+    mutating func spill(_ c: inout ConnectionState) {
+        overflow[c.serial, default: []].append(contentsOf: c.history.takeSpill())
     }
 
     /// Fires every timer due at or before `time` (network time never goes backwards).

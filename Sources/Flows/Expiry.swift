@@ -1,37 +1,37 @@
 extension ConnectionTracker {
     // MARK: Timers (ZEEK_SEMANTICS §3.7, §8)
 
-    /// Arms the timers a packet asked for.
-    mutating func schedule(_ e: Int, _ r: inout RareState, _ actions: Actions, time: Int64) {
-        if configuration.profile == .conntrack { return scheduleConntrack(e) }
+    /// Arms the timers a packet asked for (`c` is entry `e`'s state, being updated).
+    mutating func schedule(_ c: inout ConnectionState, _ e: Int, _ r: inout RareState, _ actions: Actions, time: Int64) {
+        if configuration.profile == .conntrack { return scheduleConntrack(&c, e) }
         guard !actions.isEmpty else { return }
         if actions.contains(.attempt) {
-            if time == table[e].startTime {
-                table[e].flags.insert(.attemptAtStart)
+            if time == c.startTime {
+                c.flags.insert(.attemptAtStart)
                 r.attemptDue = 0
             } else {
-                table[e].flags.remove(.attemptAtStart)
+                c.flags.remove(.attemptAtStart)
                 r.attemptDue = time + ns.attempt
             }
         }
-        if actions.contains(.handshakeDone) { table[e].flags.insert(.handshakeDone) }
-        if actions.contains(.closeComplete), !table[e].flags.contains(.closeComplete) {
+        if actions.contains(.handshakeDone) { c.flags.insert(.handshakeDone) }
+        if actions.contains(.closeComplete), !c.flags.contains(.closeComplete) {
             // `CancelTimers` then the delete timer.
-            table[e].flags.insert(.closeComplete)
-            table[e].flags.remove(.attemptAtStart)
+            c.flags.insert(.closeComplete)
+            c.flags.remove(.attemptAtStart)
             r.attemptDue = 0
-            table[e].expireDue = 0
-            table[e].laterDue = table[e].lastTime + ns.closeDelay
-        } else if actions.contains(.expireLater), !table[e].flags.contains(.closeComplete) {
-            table[e].laterDue = table[e].lastTime + ns.sessionTimer
+            c.expireDue = 0
+            c.laterDue = c.lastTime + ns.closeDelay
+        } else if actions.contains(.expireLater), !c.flags.contains(.closeComplete) {
+            c.laterDue = c.lastTime + ns.sessionTimer
         }
-        rearm(e, r)
+        rearm(&c, e, r)
     }
 
     /// conntrack profile: one timeout per kernel state, refreshed by every packet.
-    mutating func scheduleConntrack(_ e: Int) {
-        table[e].inactivityDue = table[e].lastTime + conntrackTimeout(table[e])
-        rearm(e, RareState())
+    mutating func scheduleConntrack(_ c: inout ConnectionState, _ e: Int) {
+        c.inactivityDue = c.lastTime + conntrackTimeout(c)
+        rearm(&c, e, RareState())
     }
 
     /// The attempt timer's due time, or 0.
@@ -51,14 +51,20 @@ extension ConnectionTracker {
 
     /// Makes sure the wheel holds an entry at the connection's earliest due time.
     /// A later entry left behind is stale and ignored when it comes up.
-    mutating func rearm(_ e: Int, _ r: RareState) {
-        let due = nextDue(table[e], r)
+    mutating func rearm(_ c: inout ConnectionState, _ e: Int, _ r: RareState) {
+        let due = nextDue(c, r)
         guard due != 0 else { return }
-        let wake = table[e].wakeDue
-        if wake == 0 || due < wake {
-            table[e].wakeDue = due
-            timers.push(due: due, entry: e, generation: UInt32(truncatingIfNeeded: table[e].serial))
+        if c.wakeDue == 0 || due < c.wakeDue {
+            c.wakeDue = due
+            timers.push(due: due, entry: e, generation: UInt32(truncatingIfNeeded: c.serial))
         }
+    }
+
+    /// ``rearm(_:_:_:)`` for an entry in the table.
+    mutating func rearm(_ e: Int, _ r: RareState) {
+        var c = table[e]
+        rearm(&c, e, r)
+        table[e].wakeDue = c.wakeDue
     }
 
     /// The inactivity timeout in force for a connection (Zeek profile).
