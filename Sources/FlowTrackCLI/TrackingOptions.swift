@@ -22,7 +22,7 @@ public struct TrackingOptions: ParsableArguments {
     public var localNets: String?
 
     /// Maximum flows.
-    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 1000000, about 400 MB).")
+    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 1000000, about 250 MB).")
     public var maxFlows: Int = 1_000_000
 
     /// Timeout profile.

@@ -30,22 +30,14 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
 /// data, repeat-rule sequence numbers, retransmission and other letter counters)
 /// live in ``RareSide``, allocated only for connections that have them.
 struct Side {
-    private var packetsLow: UInt32 = 0
-    private var ipBytesLow: UInt32 = 0
-    private var payloadLow: UInt32 = 0
-    private var lastLow: UInt32 = 0
-    private var ackLow: UInt32 = 0
-    private var deliveredLow: UInt32 = 0
+    /// The 48-bit values (``Wide``): 32-bit low halves here…
+    private var low = InlineArray<6, UInt32>(repeating: 0)
     /// TCP start: the ISN, or first seq − 1 (a 32-bit sequence number).
     var start32: UInt32 = 0
     /// Relative sequence of the last FIN's end, for the repeat rule of F.
     var lastFin: UInt32 = 0
-    private var packetsHigh: UInt16 = 0
-    private var ipBytesHigh: UInt16 = 0
-    private var payloadHigh: UInt16 = 0
-    private var lastHigh: UInt16 = 0
-    private var ackHigh: UInt16 = 0
-    private var deliveredHigh: UInt16 = 0
+    /// …and their 16-bit high halves.
+    private var high = InlineArray<6, UInt16>(repeating: 0)
     /// State (bits 0–2), previous state (3–5), ``SideFlags`` (6–11) and 4 bits the
     /// connection keeps here (12–15, ``ConnectionState`` uses them).
     private var bits: UInt16 = 0
@@ -68,36 +60,32 @@ struct Side {
         set { bits = bits & 0x0FFF | UInt16(newValue & 0xF) << 12 }
     }
 
-    @inline(__always) static func join(_ low: UInt32, _ high: UInt16) -> UInt64 { UInt64(high) << 32 | UInt64(low) }
+    /// The 48-bit counters and sequence positions.
+    enum Wide: Int {
+        case packets, ipBytes, payloadBytes
+        /// TCP: highest sequence end seen.
+        case last
+        /// TCP: highest ack received from the peer (in this side's sequence space).
+        case ack
+        /// TCP reassembly model for gap detection: contiguous data delivered up to
+        /// here (0: not started), plus at most one out-of-order range in ``RareSide``.
+        case delivered
+    }
 
-    var packets: UInt64 {
-        get { Self.join(packetsLow, packetsHigh) }
-        set { packetsLow = UInt32(truncatingIfNeeded: newValue); packetsHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
+    subscript(_ w: Wide) -> UInt64 {
+        @inline(__always) get { UInt64(high[w.rawValue]) << 32 | UInt64(low[w.rawValue]) }
+        @inline(__always) set {
+            low[w.rawValue] = UInt32(truncatingIfNeeded: newValue)
+            high[w.rawValue] = UInt16(truncatingIfNeeded: newValue >> 32)
+        }
     }
-    var ipBytes: UInt64 {
-        get { Self.join(ipBytesLow, ipBytesHigh) }
-        set { ipBytesLow = UInt32(truncatingIfNeeded: newValue); ipBytesHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
-    }
-    var payloadBytes: UInt64 {
-        get { Self.join(payloadLow, payloadHigh) }
-        set { payloadLow = UInt32(truncatingIfNeeded: newValue); payloadHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
-    }
-    /// TCP: highest sequence end seen.
-    var last: UInt64 {
-        get { Self.join(lastLow, lastHigh) }
-        set { lastLow = UInt32(truncatingIfNeeded: newValue); lastHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
-    }
-    /// TCP: highest ack received from the peer (in this side's sequence space).
-    var ack: UInt64 {
-        get { Self.join(ackLow, ackHigh) }
-        set { ackLow = UInt32(truncatingIfNeeded: newValue); ackHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
-    }
-    /// TCP reassembly model for gap detection: contiguous data delivered up to here
-    /// (0: not started), plus at most one out-of-order range in ``RareSide``.
-    var delivered: UInt64 {
-        get { Self.join(deliveredLow, deliveredHigh) }
-        set { deliveredLow = UInt32(truncatingIfNeeded: newValue); deliveredHigh = UInt16(truncatingIfNeeded: newValue >> 32) }
-    }
+
+    var packets: UInt64 { get { self[.packets] } set { self[.packets] = newValue } }
+    var ipBytes: UInt64 { get { self[.ipBytes] } set { self[.ipBytes] = newValue } }
+    var payloadBytes: UInt64 { get { self[.payloadBytes] } set { self[.payloadBytes] = newValue } }
+    var last: UInt64 { get { self[.last] } set { self[.last] = newValue } }
+    var ack: UInt64 { get { self[.ack] } set { self[.ack] = newValue } }
+    var delivered: UInt64 { get { self[.delivered] } set { self[.delivered] = newValue } }
 
     /// The start of the sequence space as a 64-bit position.
     var start: UInt64 {

@@ -17,27 +17,9 @@ struct History: Equatable {
     /// The history alphabet: code `i + 1` is `alphabet[i]`.
     static let alphabet: [UInt8] = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
 
-    @inline(__always)
+    /// The 5-bit code of a history letter (0 for anything else).
     static func code(_ letter: UInt8) -> UInt64 {
-        switch letter {
-        case UInt8(ascii: "S"): return 1
-        case UInt8(ascii: "H"): return 2
-        case UInt8(ascii: "A"): return 3
-        case UInt8(ascii: "D"): return 4
-        case UInt8(ascii: "F"): return 5
-        case UInt8(ascii: "R"): return 6
-        case UInt8(ascii: "C"): return 7
-        case UInt8(ascii: "G"): return 8
-        case UInt8(ascii: "T"): return 9
-        case UInt8(ascii: "W"): return 10
-        case UInt8(ascii: "I"): return 11
-        case UInt8(ascii: "Q"): return 12
-        case UInt8(ascii: "^"): return 13
-        case UInt8(ascii: "a")...UInt8(ascii: "z"):
-            let upper = code(letter & ~0x20)
-            return upper != 0 && upper < 13 ? upper + 13 : 0
-        default: return 0
-        }
+        alphabet.firstIndex(of: letter).map { UInt64($0 + 1) } ?? 0
     }
 
     /// Letters kept inline (0…12), or ``overflowed``.
