@@ -4,7 +4,8 @@
 ///
 /// Time is packet time: before each packet, every timer due at or before its
 /// timestamp fires (attempt, close delay, expire, inactivity), in due order, from
-/// a binary heap — never a scan of the table. ``flush(_:)`` ends what remains.
+/// a hashed timing wheel — never a scan of the table; connections due at the same
+/// instant end oldest first. ``flush(_:)`` ends what remains.
 /// Steady state allocates nothing per packet; records are built only for the
 /// events asked for in ``TrackerConfiguration/events``.
 ///
