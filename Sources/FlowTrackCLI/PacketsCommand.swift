@@ -84,6 +84,7 @@ public struct PacketsCommand: ParsableCommand {
         let decoder = try file.decoder(verifyChecksums: verifyChecksums)
         var packet = DecodedPacket()
         var count = 0
+        let stats = stats, epoch = epoch  // read once: an option's property wrapper is slow per packet
         defer { statistics.addLinkType(linkType, packets: count) }
         while remaining > 0 {
             guard let meta = try file.next({ meta, bytes in
