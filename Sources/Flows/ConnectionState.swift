@@ -30,14 +30,16 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
 /// data, repeat-rule sequence numbers, retransmission and other letter counters)
 /// live in ``RareSide``, allocated only for connections that have them.
 struct Side {
-    /// The 48-bit values (``Wide``): 32-bit low halves here…
-    private var low = InlineArray<6, UInt32>(repeating: 0)
+    // The 48-bit values: 32-bit low halves here…
+    private var packetsLow: UInt32 = 0, ipBytesLow: UInt32 = 0, payloadLow: UInt32 = 0
+    private var lastLow: UInt32 = 0, ackLow: UInt32 = 0, deliveredLow: UInt32 = 0
     /// TCP start: the ISN, or first seq − 1 (a 32-bit sequence number).
     var start32: UInt32 = 0
     /// Relative sequence of the last FIN's end, for the repeat rule of F.
     var lastFin: UInt32 = 0
-    /// …and their 16-bit high halves.
-    private var high = InlineArray<6, UInt16>(repeating: 0)
+    // …and their 16-bit high halves.
+    private var packetsHigh: UInt16 = 0, ipBytesHigh: UInt16 = 0, payloadHigh: UInt16 = 0
+    private var lastHigh: UInt16 = 0, ackHigh: UInt16 = 0, deliveredHigh: UInt16 = 0
     /// State (bits 0–2), previous state (3–5), ``SideFlags`` (6–11) and 4 bits the
     /// connection keeps here (12–15, ``ConnectionState`` uses them).
     private var bits: UInt16 = 0
@@ -60,32 +62,22 @@ struct Side {
         set { bits = bits & 0x0FFF | UInt16(newValue & 0xF) << 12 }
     }
 
-    /// The 48-bit counters and sequence positions.
-    enum Wide: Int {
-        case packets, ipBytes, payloadBytes
-        /// TCP: highest sequence end seen.
-        case last
-        /// TCP: highest ack received from the peer (in this side's sequence space).
-        case ack
-        /// TCP reassembly model for gap detection: contiguous data delivered up to
-        /// here (0: not started), plus at most one out-of-order range in ``RareSide``.
-        case delivered
+    @inline(__always) static func join(_ low: UInt32, _ high: UInt16) -> UInt64 { UInt64(high) << 32 | UInt64(low) }
+    @inline(__always) static func split(_ v: UInt64, _ low: inout UInt32, _ high: inout UInt16) {
+        low = UInt32(truncatingIfNeeded: v)
+        high = UInt16(truncatingIfNeeded: v >> 32)
     }
 
-    subscript(_ w: Wide) -> UInt64 {
-        @inline(__always) get { UInt64(high[w.rawValue]) << 32 | UInt64(low[w.rawValue]) }
-        @inline(__always) set {
-            low[w.rawValue] = UInt32(truncatingIfNeeded: newValue)
-            high[w.rawValue] = UInt16(truncatingIfNeeded: newValue >> 32)
-        }
-    }
-
-    var packets: UInt64 { get { self[.packets] } set { self[.packets] = newValue } }
-    var ipBytes: UInt64 { get { self[.ipBytes] } set { self[.ipBytes] = newValue } }
-    var payloadBytes: UInt64 { get { self[.payloadBytes] } set { self[.payloadBytes] = newValue } }
-    var last: UInt64 { get { self[.last] } set { self[.last] = newValue } }
-    var ack: UInt64 { get { self[.ack] } set { self[.ack] = newValue } }
-    var delivered: UInt64 { get { self[.delivered] } set { self[.delivered] = newValue } }
+    var packets: UInt64 { get { Self.join(packetsLow, packetsHigh) } set { Self.split(newValue, &packetsLow, &packetsHigh) } }
+    var ipBytes: UInt64 { get { Self.join(ipBytesLow, ipBytesHigh) } set { Self.split(newValue, &ipBytesLow, &ipBytesHigh) } }
+    var payloadBytes: UInt64 { get { Self.join(payloadLow, payloadHigh) } set { Self.split(newValue, &payloadLow, &payloadHigh) } }
+    /// TCP: highest sequence end seen.
+    var last: UInt64 { get { Self.join(lastLow, lastHigh) } set { Self.split(newValue, &lastLow, &lastHigh) } }
+    /// TCP: highest ack received from the peer (in this side's sequence space).
+    var ack: UInt64 { get { Self.join(ackLow, ackHigh) } set { Self.split(newValue, &ackLow, &ackHigh) } }
+    /// TCP reassembly model for gap detection: contiguous data delivered up to here
+    /// (0: not started), plus at most one out-of-order range in ``RareSide``.
+    var delivered: UInt64 { get { Self.join(deliveredLow, deliveredHigh) } set { Self.split(newValue, &deliveredLow, &deliveredHigh) } }
 
     /// The start of the sequence space as a 64-bit position.
     var start: UInt64 {
