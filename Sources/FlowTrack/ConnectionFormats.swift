@@ -46,6 +46,10 @@ struct FieldName: Sendable {
 
 /// Receives one row's fields in column order; each format implements it.
 protocol FieldWriter {
+    /// An empty row.
+    init()
+    /// The row's bytes so far.
+    var row: RowBytes { get set }
     /// A text field (escaped by the format).
     mutating func text(_ name: FieldName, _ value: String)
     /// A text field FlowTrack itself spells (an enum's name: letters, digits, `_`), so
@@ -217,6 +221,14 @@ public struct ConnLogColumns: Sendable {
         static let respRetransmissions = FieldName("resp_retransmissions")
     }
 
+    /// Appends one connection's fields in the format of `W` to `out` (the row's end is the caller's).
+    func append<W: FieldWriter>(_ c: Connection, zeek: Bool, as _: W.Type, to out: inout [UInt8]) {
+        var w = W()
+        swap(&w.row.bytes, &out)
+        write(c, zeek: zeek, to: &w)
+        swap(&w.row.bytes, &out)
+    }
+
     /// Writes one connection's fields in column order.
     func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter) {
         let hasDuration = c.duration > 0
@@ -284,11 +296,8 @@ public struct ZeekLogWriter: Sendable {
 
     /// Appends one row, ending in a newline, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
-        var w = ZeekFields()
-        swap(&w.row.bytes, &out)
-        columns.write(c, zeek: true, to: &w)
-        w.row.bytes.append(10)
-        swap(&w.row.bytes, &out)
+        columns.append(c, zeek: true, as: ZeekFields.self, to: &out)
+        out.append(10)
     }
 
     /// One row.
@@ -315,12 +324,9 @@ public struct JSONLinesWriter: Sendable {
 
     /// Appends one line, ending in a newline, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
-        var w = JSONFields()
-        swap(&w.row.bytes, &out)
-        columns.write(c, zeek: false, to: &w)
-        w.row.bytes.append(125)
-        w.row.bytes.append(10)
-        swap(&w.row.bytes, &out)
+        columns.append(c, zeek: false, as: JSONFields.self, to: &out)
+        out.append(125)
+        out.append(10)
     }
 
     /// One line.
@@ -347,12 +353,9 @@ public struct CSVWriter: Sendable {
 
     /// Appends one row, ending in CRLF, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
-        var w = CSVFields()
-        swap(&w.row.bytes, &out)
-        columns.write(c, zeek: false, to: &w)
-        w.row.bytes.append(13)
-        w.row.bytes.append(10)
-        swap(&w.row.bytes, &out)
+        columns.append(c, zeek: false, as: CSVFields.self, to: &out)
+        out.append(13)
+        out.append(10)
     }
 
     /// One row.
