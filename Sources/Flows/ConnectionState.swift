@@ -94,7 +94,7 @@ struct Side {
 }
 
 /// The facts of one side that most connections never need; all zero by default.
-struct RareSide: Equatable {
+struct RareSide {
     /// The out-of-order range, as offsets from ``Side/delivered`` (empty when equal).
     var oooStartOffset: UInt32 = 0
     var oooEndOffset: UInt32 = 0
@@ -136,7 +136,7 @@ struct RareSide: Equatable {
 
 /// The rare facts of a connection: both sides', the missed bytes, an attempt
 /// timer armed after the first packet. Kept in ``RareStore`` only when not all zero.
-struct RareState: Equatable {
+struct RareState {
     var a = RareSide()
     var b = RareSide()
     var missedBytes: UInt64 = 0

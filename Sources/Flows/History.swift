@@ -5,7 +5,7 @@
 /// letter never allocates and the connection state stays a small plain value.
 /// Letters beyond 12 wait in `spill` (up to 4, as ASCII) until the tracker moves
 /// them to its side table after the packet; the count then reads ``overflowed``.
-struct History: Equatable {
+struct History {
     static let inlineCapacity = 12
     /// The count value meaning "all 12 inline, more in the tracker's side table".
     static let overflowed: UInt64 = 13
