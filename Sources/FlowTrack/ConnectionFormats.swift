@@ -372,10 +372,21 @@ public enum Escaping {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether every UTF-8 byte of `s` passes `test` (a scan of the string's contiguous bytes).
+    @inline(__always)
+    static func all(_ s: String, _ test: (UInt8) -> Bool) -> Bool {
+        var s = s
+        s.makeContiguousUTF8()
+        let bytes = s.utf8.span
+        for i in bytes.indices where !test(bytes[i]) { return false }
+        return true
+    }
+
     static func zeek(_ s: String, into out: inout [UInt8]) {
-        if s == "-" { out += Array("\\x2d".utf8); return }
-        if s == "(empty)" { out += Array("\\x28empty)".utf8); return }
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") }) {
+        let count = s.utf8.count
+        if count == 1, s == "-" { out += Array("\\x2d".utf8); return }
+        if count == 7, s == "(empty)" { out += Array("\\x28empty)".utf8); return }
+        if all(s, { $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") }) {
             out.append(contentsOf: s.utf8)  // nothing to escape, the usual case
             return
         }
@@ -399,7 +410,7 @@ public enum Escaping {
 
     static func json(_ s: String, into out: inout [UInt8]) {
         out.append(34)
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 34 && $0 != 92 }) {
+        if all(s, { $0 >= 0x20 && $0 < 0x7F && $0 != 34 && $0 != 92 }) {
             // Printable ASCII without quote or backslash, the usual case: copied as is.
             out.append(contentsOf: s.utf8)
             out.append(34)
@@ -442,8 +453,7 @@ public enum Escaping {
     }
 
     static func csv(_ s: String, into out: inout [UInt8]) {
-        let needsQuotes = s.utf8.contains { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }
-        guard needsQuotes else { out += s.utf8; return }
+        guard !all(s, { $0 != 44 && $0 != 34 && $0 != 10 && $0 != 13 }) else { out += s.utf8; return }
         out.append(34)
         for byte in s.utf8 {
             out.append(byte)

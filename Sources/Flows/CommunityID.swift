@@ -41,40 +41,46 @@ public enum CommunityID {
             break
         }
         let h = SHA1.digestOfShortMessage(block, length: n)
-        var digest: [UInt8] = []
-        digest.reserveCapacity(20)
-        for word in [h.0, h.1, h.2, h.3, h.4] {
-            digest.append(UInt8(word >> 24)); digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8)); digest.append(UInt8(truncatingIfNeeded: word))
+        // "1:" + base64 of the 20 digest bytes: 27 symbols and one "=", built on the stack.
+        var digest = InlineArray<21, UInt8>(repeating: 0)  // one zero byte pads the last group
+        for (i, word) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
+            digest[4 * i] = UInt8(word >> 24); digest[4 * i + 1] = UInt8(truncatingIfNeeded: word >> 16)
+            digest[4 * i + 2] = UInt8(truncatingIfNeeded: word >> 8); digest[4 * i + 3] = UInt8(truncatingIfNeeded: word)
         }
-        return "1:" + base64(digest)
+        var text = InlineArray<30, UInt8>(repeating: 0)
+        text[0] = UInt8(ascii: "1"); text[1] = UInt8(ascii: ":")
+        for group in 0..<7 {
+            let i = 3 * group
+            let bits = UInt32(digest[i]) << 16 | UInt32(digest[i + 1]) << 8 | UInt32(digest[i + 2])
+            for j in 0..<4 { text[2 + 4 * group + j] = base64Symbol(bits >> UInt32(18 - 6 * j)) }
+        }
+        text[29] = UInt8(ascii: "=")
+        return String(ascii: text.span)
     }
 
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet: InlineArray<64, UInt8> = [
-            65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,  // A-Z
-            97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118,
-            119, 120, 121, 122,  // a-z
-            48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 43, 47,  // 0-9 + /
-        ]
-        func symbol(_ v: UInt32) -> UInt8 { alphabet[Int(v & 63)] }
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(symbol(n >> 6 & 63)); out.append(symbol(n & 63))
-            i += 3
+    static func base64Symbol(_ value: UInt32) -> UInt8 {
+        let v = UInt8(truncatingIfNeeded: value & 63)
+        switch v {
+        case 0..<26: return 65 + v  // A-Z
+        case 26..<52: return 71 + v  // a-z
+        case 52..<62: return v - 4  // 0-9
+        case 62: return 43  // +
+        default: return 47  // /
         }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(61); out.append(61)
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(symbol(n >> 18)); out.append(symbol(n >> 12 & 63)); out.append(symbol(n >> 6 & 63)); out.append(61)
+    }
+}
+
+extension String {
+    /// A string of the ASCII bytes in `bytes` (FlowTrack's own generated text).
+    init(ascii bytes: Span<UInt8>) {
+        do {
+            self = try String(copying: UTF8Span(validating: bytes))
+        } catch {
+            // Not reached for ASCII; decode with replacement characters rather than trap.
+            var copy: [UInt8] = []
+            for i in bytes.indices { copy.append(bytes[i]) }
+            self = String(decoding: copy, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

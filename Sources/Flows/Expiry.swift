@@ -245,14 +245,12 @@ extension ConnectionTracker {
         func digit(_ d: UInt64) -> UInt8 {
             d < 10 ? 48 + UInt8(d) : d < 36 ? 87 + UInt8(d) : 29 + UInt8(d)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(17)
-        out.append(UInt8(ascii: "C"))
+        var out = InlineArray<17, UInt8>(repeating: UInt8(ascii: "C"))
         var w = mix(serial ^ uidSalt)
-        for _ in 0..<8 { out.append(digit(w % 62)); w /= 62 }
+        for i in 1...8 { out[i] = digit(w % 62); w /= 62 }
         w = mix(serial &+ uidSalt &* 31)
-        for _ in 0..<8 { out.append(digit(w % 62)); w /= 62 }
-        return String(decoding: out, as: UTF8.self)
+        for i in 9...16 { out[i] = digit(w % 62); w /= 62 }
+        return String(ascii: out.span)
     }
 
     /// The record for connection `e` as it stands.
@@ -283,7 +281,7 @@ extension ConnectionTracker {
         var connection = Connection(
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
-            connState: Self.connState(c, extraHistory: extra), history: String(decoding: c.history.letters + extra, as: UTF8.self),
+            connState: Self.connState(c, extraHistory: extra), history: extra.isEmpty ? c.history.string : String(decoding: c.history.letters + extra, as: UTF8.self),
             tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
             originatorCounters: counters(o, oRare, r), responderCounters: counters(r, rRare, o), missedBytes: rare.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },

@@ -77,7 +77,13 @@ struct History {
         return out
     }
 
-    var string: String { String(decoding: letters, as: UTF8.self) }
+    /// The inline letters as a string, built on the stack.
+    var string: String {
+        let n = Int(min(inlineCount, UInt64(Self.inlineCapacity)))
+        var out = InlineArray<12, UInt8>(repeating: 0)
+        for i in 0..<n { out[i] = Self.alphabet[Int((word >> UInt64(i * 5)) & 31) - 1] }
+        return String(ascii: out.span.extracting(0..<n))
+    }
 }
 
 /// Letter bits for once-only history letters (`HIST_*` in Zeek's Session.h);

@@ -12,10 +12,11 @@ import Testing
                 == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
     }
 
-    @Test func base64() {
-        #expect(CommunityID.base64(Array("f".utf8)) == "Zg==")
-        #expect(CommunityID.base64(Array("fo".utf8)) == "Zm8=")
-        #expect(CommunityID.base64(Array("foo".utf8)) == "Zm9v")
+    @Test func base64Alphabet() {
+        // RFC 4648 §4, Table 1.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        #expect((0..<64).map { CommunityID.base64Symbol(UInt32($0)) } == alphabet)
+        #expect(CommunityID.base64Symbol(64 + 1) == UInt8(ascii: "B"))  // only the low 6 bits count
     }
 
     @Test func specExampleTCP() {
