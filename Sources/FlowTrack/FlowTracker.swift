@@ -55,6 +55,7 @@ public struct FlowTracker {
         let linkType = LinkType(rawValue: file.linkType)
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
         var packet = DecodedPacket()
+        var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
         var count = 0
@@ -64,13 +65,17 @@ public struct FlowTracker {
             packetStatistics = stats
         }
         while true {
-            guard let meta = try file.next({ meta, bytes in
+            guard try file.next({ meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-                return meta
-            }) else { break }
+                time = meta.timestamp
+                return true
+            }) != nil else { break }
             count += 1
-            stats.add(packet)
-            tracker.process(packet, at: meta.timestamp, handler)
+            // One immutable copy that both calls borrow (the captured `packet` itself
+            // would be copied for each of them).
+            let current = packet
+            stats.add(current)
+            tracker.process(current, at: time, handler)
             if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
         }
     }
