@@ -271,8 +271,26 @@ public struct ConnLogColumns: Sendable {
     }
 }
 
+/// A conn.log row writer: Zeek TSV, JSON Lines or CSV.
+public protocol ConnLogRowWriter: Sendable {
+    /// Appends one row, with the format's line end, to `out`.
+    func append(_ c: Connection, to out: inout [UInt8])
+}
+
+extension ConnLogRowWriter {
+    /// One row, as bytes ending in the format's line end.
+    public func rowBytes(_ c: Connection) -> [UInt8] {
+        var out: [UInt8] = []
+        append(c, to: &out)
+        return out
+    }
+
+    /// One row, as text ending in the format's line end.
+    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
+}
+
 /// Zeek ASCII conn.log writer.
-public struct ZeekLogWriter: Sendable {
+public struct ZeekLogWriter: ConnLogRowWriter {
     /// The columns.
     public var columns: ConnLogColumns
 
@@ -287,40 +305,23 @@ public struct ZeekLogWriter: Sendable {
         return s
     }
 
-    /// One row, as bytes ending in a newline.
-    public func rowBytes(_ c: Connection) -> [UInt8] {
-        var out: [UInt8] = []
-        append(c, to: &out)
-        return out
-    }
-
     /// Appends one row, ending in a newline, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
         columns.append(c, zeek: true, as: ZeekFields.self, to: &out)
         out.append(10)
     }
 
-    /// One row.
-    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
-
     /// The closing line.
     public func footer(closed: String) -> String { "#close\t\(closed)\n" }
 }
 
 /// JSON Lines writer, one object per connection with Zeek's field names; unset fields are omitted.
-public struct JSONLinesWriter: Sendable {
+public struct JSONLinesWriter: ConnLogRowWriter {
     /// The columns.
     public var columns: ConnLogColumns
 
     /// Creates a writer.
     public init(columns: ConnLogColumns) { self.columns = columns }
-
-    /// One line, as bytes ending in a newline.
-    public func rowBytes(_ c: Connection) -> [UInt8] {
-        var out: [UInt8] = []
-        append(c, to: &out)
-        return out
-    }
 
     /// Appends one line, ending in a newline, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
@@ -328,13 +329,10 @@ public struct JSONLinesWriter: Sendable {
         out.append(125)
         out.append(10)
     }
-
-    /// One line.
-    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
 }
 
 /// CSV writer (RFC 4180): a header row, then one row per connection; unset fields are empty.
-public struct CSVWriter: Sendable {
+public struct CSVWriter: ConnLogRowWriter {
     /// The columns.
     public var columns: ConnLogColumns
 
@@ -344,22 +342,12 @@ public struct CSVWriter: Sendable {
     /// The header row.
     public var header: String { columns.names(zeek: false).map(Escaping.csv).joined(separator: ",") + "\r\n" }
 
-    /// One row, as bytes ending in CRLF.
-    public func rowBytes(_ c: Connection) -> [UInt8] {
-        var out: [UInt8] = []
-        append(c, to: &out)
-        return out
-    }
-
     /// Appends one row, ending in CRLF, to `out`.
     public func append(_ c: Connection, to out: inout [UInt8]) {
         columns.append(c, zeek: false, as: CSVFields.self, to: &out)
         out.append(13)
         out.append(10)
     }
-
-    /// One row.
-    public func row(_ c: Connection) -> String { String(decoding: rowBytes(c), as: UTF8.self) }
 }
 
 /// Escaping rules of each format, so no byte from a packet or file name can break a row.
@@ -453,7 +441,7 @@ public enum Escaping {
     }
 
     static func csv(_ s: String, into out: inout [UInt8]) {
-        guard !all(s, { $0 != 44 && $0 != 34 && $0 != 10 && $0 != 13 }) else { out += s.utf8; return }
+        if all(s, { $0 != 44 && $0 != 34 && $0 != 10 && $0 != 13 }) { out += s.utf8; return }  // no quotes needed
         out.append(34)
         for byte in s.utf8 {
             out.append(byte)

@@ -65,23 +65,20 @@ struct History {
         for l in letters { append(l) }
     }
 
+    /// How many letters are inline (0…12).
+    var inlineLetterCount: Int { Int(min(inlineCount, UInt64(Self.inlineCapacity))) }
+
+    /// Inline letter `i` as ASCII.
+    func letter(_ i: Int) -> UInt8 { Self.alphabet[Int((word >> UInt64(i * 5)) & 31) - 1] }
+
     /// The inline letters.
-    var letters: [UInt8] {
-        let n = Int(min(inlineCount, UInt64(Self.inlineCapacity)))
-        var out: [UInt8] = []
-        out.reserveCapacity(n)
-        for i in 0..<n {
-            let c = Int((word >> UInt64(i * 5)) & 31)
-            out.append(Self.alphabet[c - 1])
-        }
-        return out
-    }
+    var letters: [UInt8] { (0..<inlineLetterCount).map(letter) }
 
     /// The inline letters as a string, built on the stack.
     var string: String {
-        let n = Int(min(inlineCount, UInt64(Self.inlineCapacity)))
+        let n = inlineLetterCount
         var out = InlineArray<12, UInt8>(repeating: 0)
-        for i in 0..<n { out[i] = Self.alphabet[Int((word >> UInt64(i * 5)) & 31) - 1] }
+        for i in 0..<n { out[i] = letter(i) }
         return String(ascii: out.span.extracting(0..<n))
     }
 }
