@@ -13,8 +13,10 @@ public struct PacketStatistics: Sendable {
     public private(set) var ipv4 = 0
     /// IPv6 packets.
     public private(set) var ipv6 = 0
-    /// IP packets per upper-layer protocol number.
-    public private(set) var byProtocol = [Int](repeating: 0, count: 256)
+    /// IP packets per upper-layer protocol number (256 counts).
+    public var byProtocol: [Int] { (0..<256).map { protocolCounts[$0] } }
+    /// The counts behind ``byProtocol``, inline so counting a packet checks no array buffer.
+    private var protocolCounts = InlineArray<256, Int>(repeating: 0)
     /// Non-first IP fragments (no ports).
     public private(set) var nonFirstFragments = 0
     /// Packets carrying at least one VLAN tag.
@@ -43,7 +45,7 @@ public struct PacketStatistics: Sendable {
         default: if p.malformed == nil && p.cut == nil { nonIP[p.etherType.rawValue, default: 0] += 1 }
         }
         if p.ipVersion != 0 {
-            byProtocol[Int(p.ipProtocol.rawValue)] += 1
+            protocolCounts[Int(p.ipProtocol.rawValue)] += 1
             if p.isNonFirstFragment { nonFirstFragments += 1 }
         }
         if let m = p.malformed { malformed[m, default: 0] += 1 }

@@ -17,9 +17,38 @@ struct History {
     /// The history alphabet: code `i + 1` is `alphabet[i]`.
     static let alphabet: [UInt8] = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
 
-    /// The 5-bit code of a history letter (0 for anything else).
+    /// The 5-bit code of a history letter (0 for anything else): its position in
+    /// ``alphabet`` plus one, spelled out so a constant letter folds to its code.
+    @inline(__always)
     static func code(_ letter: UInt8) -> UInt64 {
-        alphabet.firstIndex(of: letter).map { UInt64($0 + 1) } ?? 0
+        switch letter {
+        case UInt8(ascii: "S"): 1
+        case UInt8(ascii: "H"): 2
+        case UInt8(ascii: "A"): 3
+        case UInt8(ascii: "D"): 4
+        case UInt8(ascii: "F"): 5
+        case UInt8(ascii: "R"): 6
+        case UInt8(ascii: "C"): 7
+        case UInt8(ascii: "G"): 8
+        case UInt8(ascii: "T"): 9
+        case UInt8(ascii: "W"): 10
+        case UInt8(ascii: "I"): 11
+        case UInt8(ascii: "Q"): 12
+        case UInt8(ascii: "^"): 13
+        case UInt8(ascii: "s"): 14
+        case UInt8(ascii: "h"): 15
+        case UInt8(ascii: "a"): 16
+        case UInt8(ascii: "d"): 17
+        case UInt8(ascii: "f"): 18
+        case UInt8(ascii: "r"): 19
+        case UInt8(ascii: "c"): 20
+        case UInt8(ascii: "g"): 21
+        case UInt8(ascii: "t"): 22
+        case UInt8(ascii: "w"): 23
+        case UInt8(ascii: "i"): 24
+        case UInt8(ascii: "q"): 25
+        default: 0
+        }
     }
 
     /// Letters kept inline (0…12), or ``overflowed``.

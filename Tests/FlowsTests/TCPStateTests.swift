@@ -70,6 +70,26 @@ import Testing
         #expect(one.isExactly(UInt8(ascii: "H")) && !h.isExactly(UInt8(ascii: "S")))
     }
 
+    @Test func everyHistoryLetterRoundTripsAndNothingElseHasACode() {
+        // Each of Zeek's 25 letters, alone and after eleven others, reads back as itself.
+        let alphabet = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
+        var codes = Set<UInt64>()
+        for letter in alphabet {
+            var h = History()
+            h.append(letter)
+            #expect(h.string == String(decoding: [letter], as: UTF8.self) && h.isExactly(letter))
+            var long = History()
+            for l in alphabet.prefix(11) { long.append(l) }
+            long.append(letter)
+            #expect(long.letters == Array(alphabet.prefix(11)) + [letter])
+            codes.insert(History.code(letter))
+        }
+        #expect(codes.count == 25 && !codes.contains(0) && codes.allSatisfy { $0 < 32 })
+        for byte in UInt8.min...UInt8.max where !alphabet.contains(byte) {
+            #expect(History.code(byte) == 0, "byte \(byte)")
+        }
+    }
+
     @Test func historyBeyondItsInlineLettersSpills() {
         var h = History()
         let alphabet = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)

@@ -1,9 +1,10 @@
 import Packets
 import Testing
 
-/// The decoder's vectorised checksum against the textbook RFC 1071 loop, on UDP
-/// datagrams of every size class (each length from 0 to 300 bytes, so every tail of
-/// the 64- and 32-byte steps, and random lengths up to the IPv4 maximum).
+/// The decoder's checksum (64-bit words with end-around carry) against the textbook
+/// RFC 1071 loop, on UDP datagrams of every size class (each length from 0 to 300
+/// bytes, so every tail of the 64- and 8-byte steps, and random lengths up to the
+/// IPv4 maximum).
 @Suite struct ChecksumTests {
     /// RFC 1071 §4.1, byte by byte: big-endian 16-bit words, end-around carry.
     static func reference(_ bytes: [UInt8]) -> UInt16 {
@@ -59,6 +60,19 @@ import Testing
             let at = 28 + Int(generator.next() % UInt64(length))
             frame[at] ^= UInt8(1 + generator.next() % 255)
             #expect(try Self.verdict(frame) == .bad, "payload of \(length) bytes, byte \(at) changed")
+        }
+    }
+
+    @Test func agreesWithRFC1071WhenEveryAdditionCarries() throws {
+        // All-ones payloads carry out of every 64-bit addition; all-zero ones never do.
+        for byte: UInt8 in [0xFF, 0x00, 0x80] {
+            for length in Array(0...140) + [1_000, 65_507] {
+                var frame = Self.datagram([UInt8](repeating: byte, count: length))
+                #expect(try Self.verdict(frame) == .good, "\(length) bytes of \(byte)")
+                guard length > 0 else { continue }
+                frame[28 + length / 2] ^= 0x01
+                #expect(try Self.verdict(frame) == .bad, "\(length) bytes of \(byte), one bit changed")
+            }
         }
     }
 }
