@@ -123,11 +123,12 @@ enum SHA1 {
     }
 
     /// One 64-byte block into the state.
-    static func compress(_ h: inout State, _ block: InlineArray<64, UInt8>) {
+    static func compress(_ h: inout State, _ block: borrowing InlineArray<64, UInt8>) {
+        let bytes = block.span
         var w = InlineArray<80, UInt32>(repeating: 0)
         for t in 0..<16 {
             let b = t * 4
-            w[t] = UInt32(block[b]) << 24 | UInt32(block[b + 1]) << 16 | UInt32(block[b + 2]) << 8 | UInt32(block[b + 3])
+            w[t] = UInt32(bytes[b]) << 24 | UInt32(bytes[b + 1]) << 16 | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 3])
         }
         for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
         var (a, b, c, d, e) = h
@@ -151,5 +152,6 @@ enum SHA1 {
         h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
     }
 
-    static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
+    @inline(__always)
+    static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x &<< n | x &>> (32 &- n) }
 }
