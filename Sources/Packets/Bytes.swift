@@ -21,8 +21,4 @@ extension Span where Element == UInt8 {
     func le32(at i: Int) -> UInt32 {
         UInt32(self[i]) | UInt32(self[i + 1]) << 8 | UInt32(self[i + 2]) << 16 | UInt32(self[i + 3]) << 24
     }
-
-    /// Reads a little-endian `UInt64` at `i`.
-    @inlinable @inline(__always)
-    func le64(at i: Int) -> UInt64 { UInt64(le32(at: i)) | UInt64(le32(at: i + 4)) << 32 }
 }

@@ -1,10 +1,9 @@
 import Packets
 import Testing
 
-/// The decoder's checksum (64-bit words with end-around carry) against the textbook
-/// RFC 1071 loop, on UDP datagrams of every size class (each length from 0 to 300
-/// bytes, so every tail of the 64- and 8-byte steps, and random lengths up to the
-/// IPv4 maximum).
+/// The decoder's vectorised checksum against the textbook RFC 1071 loop, on UDP
+/// datagrams of every size class (each length from 0 to 300 bytes, so every tail of
+/// the 64-, 32- and 8-byte steps, and random lengths up to the IPv4 maximum).
 @Suite struct ChecksumTests {
     /// RFC 1071 §4.1, byte by byte: big-endian 16-bit words, end-around carry.
     static func reference(_ bytes: [UInt8]) -> UInt16 {
@@ -64,7 +63,8 @@ import Testing
     }
 
     @Test func agreesWithRFC1071WhenEveryAdditionCarries() throws {
-        // All-ones payloads carry out of every 64-bit addition; all-zero ones never do.
+        // All-ones payloads make every partial sum as large as it can be; all-zero ones
+        // keep it zero (the sum must still verify).
         for byte: UInt8 in [0xFF, 0x00, 0x80] {
             for length in Array(0...140) + [1_000, 65_507] {
                 var frame = Self.datagram([UInt8](repeating: byte, count: length))
