@@ -42,16 +42,13 @@ public enum CommunityID {
         }
         let h = SHA1.digestOfShortMessage(block, length: n)
         // "1:" + base64 of the 20 digest bytes: 27 symbols and one "=", built on the stack.
-        var digest = InlineArray<21, UInt8>(repeating: 0)  // one zero byte pads the last group
-        for (i, word) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
-            digest[4 * i] = UInt8(word >> 24); digest[4 * i + 1] = UInt8(truncatingIfNeeded: word >> 16)
-            digest[4 * i + 2] = UInt8(truncatingIfNeeded: word >> 8); digest[4 * i + 3] = UInt8(truncatingIfNeeded: word)
-        }
+        let digest = SHA1.bytes(h)
+        func byte(_ k: Int) -> UInt32 { k < 20 ? UInt32(digest[k]) : 0 }  // a zero byte pads the last group
         var text = InlineArray<30, UInt8>(repeating: 0)
         text[0] = UInt8(ascii: "1"); text[1] = UInt8(ascii: ":")
         for group in 0..<7 {
             let i = 3 * group
-            let bits = UInt32(digest[i]) << 16 | UInt32(digest[i + 1]) << 8 | UInt32(digest[i + 2])
+            let bits = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2)
             for j in 0..<4 { text[2 + 4 * group + j] = base64Symbol(bits >> UInt32(18 - 6 * j)) }
         }
         text[29] = UInt8(ascii: "=")
@@ -102,9 +99,16 @@ enum SHA1 {
             for i in 0..<64 { block[i] = data[start + i] }
             compress(&h, block)
         }
-        var out: [UInt8] = []
-        for word in [h.0, h.1, h.2, h.3, h.4] {
-            out += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
+        let digest = bytes(h)
+        return (0..<20).map { digest[$0] }
+    }
+
+    /// The 20 digest bytes of a final state (its words big-endian).
+    static func bytes(_ h: State) -> InlineArray<20, UInt8> {
+        let words: InlineArray<5, UInt32> = [h.0, h.1, h.2, h.3, h.4]
+        var out = InlineArray<20, UInt8>(repeating: 0)
+        for i in 0..<5 {
+            for j in 0..<4 { out[4 * i + j] = UInt8(truncatingIfNeeded: words[i] >> UInt32(24 - 8 * j)) }
         }
         return out
     }
