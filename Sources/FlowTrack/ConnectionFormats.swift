@@ -32,16 +32,68 @@ extension ConnectionFormat {
     }
 }
 
-/// A column name with its JSON key (`"name":`) built once, so rows copy it whole.
-struct FieldName: Sendable {
-    /// The name.
-    let text: String
-    /// `"name":` as UTF-8.
-    let jsonKey: [UInt8]
-    init(_ text: String) {
-        self.text = text
-        jsonKey = Array("\"\(text)\":".utf8)
+/// A conn.log or port-summary column. A plain enum case, so naming the column of a field costs nothing
+/// (the Zeek and CSV writers never look at it); JSON copies its key, built once.
+enum FieldName: Int, Sendable, CaseIterable {
+    case ts, uid, idOrigH, idOrigP, idRespH, idRespP, proto, service, duration, origBytes, respBytes, connState
+    case localOrig, localResp, missedBytes, history, origPkts, origIpBytes, respPkts, respIpBytes, tunnelParents
+    case ipProto, communityId, tcpState, endReason, origPayloadBytes, respPayloadBytes, origRetransmissions
+    case respRetransmissions
+    // The port summary's own columns (`flowtrack ports`), after `proto` and `service`.
+    case port, connections, established, closed, rejected, reset, halfOpen, attempt, other, clients
+    case bytesToServer, bytesFromServer, packetsToServer, packetsFromServer
+
+    /// The column's name.
+    var text: String {
+        switch self {
+        case .ts: "ts"
+        case .uid: "uid"
+        case .idOrigH: "id.orig_h"
+        case .idOrigP: "id.orig_p"
+        case .idRespH: "id.resp_h"
+        case .idRespP: "id.resp_p"
+        case .proto: "proto"
+        case .service: "service"
+        case .duration: "duration"
+        case .origBytes: "orig_bytes"
+        case .respBytes: "resp_bytes"
+        case .connState: "conn_state"
+        case .localOrig: "local_orig"
+        case .localResp: "local_resp"
+        case .missedBytes: "missed_bytes"
+        case .history: "history"
+        case .origPkts: "orig_pkts"
+        case .origIpBytes: "orig_ip_bytes"
+        case .respPkts: "resp_pkts"
+        case .respIpBytes: "resp_ip_bytes"
+        case .tunnelParents: "tunnel_parents"
+        case .ipProto: "ip_proto"
+        case .communityId: "community_id"
+        case .tcpState: "tcp_state"
+        case .endReason: "end_reason"
+        case .origPayloadBytes: "orig_payload_bytes"
+        case .respPayloadBytes: "resp_payload_bytes"
+        case .origRetransmissions: "orig_retransmissions"
+        case .respRetransmissions: "resp_retransmissions"
+        case .port: "port"
+        case .connections: "connections"
+        case .established: "established"
+        case .closed: "closed"
+        case .rejected: "rejected"
+        case .reset: "reset"
+        case .halfOpen: "half_open"
+        case .attempt: "attempt"
+        case .other: "other"
+        case .clients: "clients"
+        case .bytesToServer: "bytes_to_server"
+        case .bytesFromServer: "bytes_from_server"
+        case .packetsToServer: "packets_to_server"
+        case .packetsFromServer: "packets_from_server"
+        }
     }
+
+    /// `"name":` as UTF-8, by raw value.
+    static let jsonKeys: [[UInt8]] = allCases.map { Array("\"\($0.text)\":".utf8) }
 }
 
 /// Receives one row's fields in column order; each format implements it.
@@ -132,7 +184,7 @@ struct JSONFields: FieldWriter {
     mutating func key(_ name: FieldName) {
         row.bytes.append(first ? 123 : 44)
         first = false
-        row.bytes.append(contentsOf: name.jsonKey)  // column names need no escaping
+        row.bytes.append(contentsOf: FieldName.jsonKeys[name.rawValue])  // column names need no escaping
     }
     mutating func text(_ name: FieldName, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
     mutating func word(_ name: FieldName, _ value: String) {
@@ -175,51 +227,22 @@ public struct ConnLogColumns: Sendable {
         self.extras = extras
     }
 
-    static let zeekNames = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
-                            "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
-                            "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto"]
+    /// Zeek's own columns, `ts` to `ip_proto`.
+    static let zeekNames = FieldName.allCases.prefix(through: FieldName.ipProto.rawValue).map(\.text)
     static let zeekTypes = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count",
                             "string", "bool", "bool", "count", "string", "count", "count", "count", "count", "set[string]", "count"]
-    static let extraNames = ["tcp_state", "end_reason", "orig_payload_bytes", "resp_payload_bytes", "orig_retransmissions",
-                             "resp_retransmissions"]
+    /// FlowTrack's own columns (JSON and CSV), `tcp_state` to `resp_retransmissions`.
+    static let extraNames = (FieldName.tcpState.rawValue...FieldName.respRetransmissions.rawValue).map {
+        FieldName.allCases[$0].text
+    }
 
     /// Column names, in order.
     public func names(zeek: Bool) -> [String] {
         Self.zeekNames + (communityID ? ["community_id"] : []) + (extras && !zeek ? Self.extraNames : [])
     }
 
-    /// The conn.log field names, their JSON keys built once.
-    enum Field {
-        static let ts = FieldName("ts")
-        static let uid = FieldName("uid")
-        static let idOrigH = FieldName("id.orig_h")
-        static let idOrigP = FieldName("id.orig_p")
-        static let idRespH = FieldName("id.resp_h")
-        static let idRespP = FieldName("id.resp_p")
-        static let proto = FieldName("proto")
-        static let service = FieldName("service")
-        static let duration = FieldName("duration")
-        static let origBytes = FieldName("orig_bytes")
-        static let respBytes = FieldName("resp_bytes")
-        static let connState = FieldName("conn_state")
-        static let localOrig = FieldName("local_orig")
-        static let localResp = FieldName("local_resp")
-        static let missedBytes = FieldName("missed_bytes")
-        static let history = FieldName("history")
-        static let origPkts = FieldName("orig_pkts")
-        static let origIpBytes = FieldName("orig_ip_bytes")
-        static let respPkts = FieldName("resp_pkts")
-        static let respIpBytes = FieldName("resp_ip_bytes")
-        static let tunnelParents = FieldName("tunnel_parents")
-        static let ipProto = FieldName("ip_proto")
-        static let communityId = FieldName("community_id")
-        static let tcpState = FieldName("tcp_state")
-        static let endReason = FieldName("end_reason")
-        static let origPayloadBytes = FieldName("orig_payload_bytes")
-        static let respPayloadBytes = FieldName("resp_payload_bytes")
-        static let origRetransmissions = FieldName("orig_retransmissions")
-        static let respRetransmissions = FieldName("resp_retransmissions")
-    }
+    /// The conn.log columns, by name.
+    typealias Field = FieldName
 
     /// Appends one connection's fields in the format of `W` to `out` (the row's end is the caller's).
     func append<W: FieldWriter>(_ c: Connection, zeek: Bool, as _: W.Type, to out: inout [UInt8]) {

@@ -89,9 +89,9 @@ public struct PortSummary: Sendable {
         }
     }
 
-    static let names: [FieldName] = ["proto", "port", "service", "connections", "established", "closed", "rejected", "reset",
-                                  "half_open", "attempt", "other", "clients", "bytes_to_server", "bytes_from_server",
-                                  "packets_to_server", "packets_from_server"].map(FieldName.init)
+    static let names: [FieldName] = [.proto, .port, .service, .connections, .established, .closed, .rejected, .reset,
+                                     .halfOpen, .attempt, .other, .clients, .bytesToServer, .bytesFromServer,
+                                     .packetsToServer, .packetsFromServer]
 
     func write(_ t: PortTotals, to w: inout some FieldWriter) {
         w.text(Self.names[0], t.transport.description)
