@@ -563,7 +563,8 @@ public struct ConnectionTable: Sendable {
 }
 
 extension String {
-    func trimmingTrailingSpaces() -> String {
+    /// The text without its trailing spaces (of padded table cells).
+    package func trimmingTrailingSpaces() -> String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s

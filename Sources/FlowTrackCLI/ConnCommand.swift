@@ -1,6 +1,5 @@
 import ArgumentParser
 import FlowTrack
-import Foundation
 
 /// `flowtrack conn`: every connection in the captures, as Zeek's conn.log would list it.
 public struct ConnCommand: ParsableCommand {
@@ -175,6 +174,6 @@ public struct ConnCommand: ParsableCommand {
 
     /// The current wall-clock time as Zeek's `#open`/`#close` stamp.
     static func wallClockStamp() -> String {
-        TimeFormat.logStamp(Timestamp(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+        TimeFormat.logStamp(WallClock.now)
     }
 }

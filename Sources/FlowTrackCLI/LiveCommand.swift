@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import FlowTrack
-import Foundation
 
 /// `flowtrack live`: the connections on a live interface, as `watch netstat` shows a host's.
 public struct LiveCommand: ParsableCommand {
@@ -91,7 +90,7 @@ public struct LiveCommand: ParsableCommand {
     public func run() throws {
         let stop = CaptureStop()  // raised by SIGINT/SIGTERM; checked between polls
         var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
+        for number in StandardStream.stopSignals {
             StandardStream.ignore(signal: number)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { stop.stop() }
@@ -228,7 +227,7 @@ public struct InterfacesCommand: ParsableCommand {
         let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { i, cell in i == 2 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+                .joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n") + "\n"
     }
 }

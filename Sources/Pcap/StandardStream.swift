@@ -42,6 +42,9 @@ public enum StandardStream {
 }
 
 extension StandardStream {
+    /// The signals that ask a command to stop: SIGINT (Ctrl-C) and SIGTERM.
+    public static var stopSignals: [Int32] { [SIGINT, SIGTERM] }
+
     /// Ignores a signal's default action (so a dispatch source can handle it instead).
     /// The corresponding C function is `signal()`.
     public static func ignore(signal number: Int32) {
