@@ -112,7 +112,7 @@ public struct ConnectionTracker {
         let fromA = key.isFromA(source: p.source, port: sourcePort)
         var e: Int
         var created = false
-        if let found = table.lookup(key) {
+        if let found = table.find(key) {
             e = found
             if transport == .tcp, p.tcp.flags.contains(.syn), isReuse(table[e], p, fromA: fromA) {
                 end(e, reason: .reuse, emit)

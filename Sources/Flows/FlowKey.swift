@@ -52,20 +52,6 @@ public struct FlowKey: Hashable, Sendable {
         flags = (a.address.isIPv4 ? 0 : 1) | (canonical ? 0 : 2)
     }
 
-    /// A key no packet makes (protocol 0 between two unspecified IPv6 addresses, one-way).
-    @usableFromInline static var none: FlowKey {
-        FlowKey(ipProtocol: 0, source: Endpoint(IPAddress(ipv6High: 0, low: 0), 0),
-                destination: Endpoint(IPAddress(ipv6High: 0, low: 0), 0), canonical: false)
-    }
-
-    /// `==` without branches: every field XORed and ORed together.
-    @inlinable
-    func same(as other: FlowKey) -> Bool {
-        let tail = UInt64(aPort ^ other.aPort) | UInt64(bPort ^ other.bPort) << 16
-            | UInt64(ipProtocol ^ other.ipProtocol) << 32 | UInt64(flags ^ other.flags) << 40
-        return ((aHigh ^ other.aHigh) | (aLow ^ other.aLow) | (bHigh ^ other.bHigh) | (bLow ^ other.bLow) | tail) == 0
-    }
-
     /// Whether `x` sorts before `y`: addresses as 128-bit values, then ports.
     @inlinable
     static func less(_ x: Endpoint, _ y: Endpoint) -> Bool {

@@ -21,11 +21,6 @@ public struct FlowTable<Value> {
     @usableFromInline var chunks: [[Entry]] = []
     @usableFromInline var free: [Int32] = []
     @usableFromInline var allocated = 0
-    /// The entry the last ``lookup(_:)`` found or the last ``insert(_:_:)`` made, and its
-    /// key: packets come in bursts of one flow, so the next packet's search usually
-    /// ends here, without hashing or probing (-1: none).
-    @usableFromInline var recentEntry = -1
-    @usableFromInline var recentKey = FlowKey.none
     /// The number of flows in the table.
     public var count: Int { _count }
     @usableFromInline var _count = 0
@@ -66,17 +61,6 @@ public struct FlowTable<Value> {
         }
     }
 
-    /// The entry number for `key`, or `nil`: ``find(_:)`` that first checks the entry
-    /// of the previous search (a key compare) and remembers what it finds.
-    @inlinable
-    public mutating func lookup(_ key: FlowKey) -> Int? {
-        if recentEntry >= 0, recentKey.same(as: key) { return recentEntry }
-        guard let e = find(key) else { return nil }
-        recentEntry = e
-        recentKey = key
-        return e
-    }
-
     /// Inserts `key` (which must not be present) and returns its entry number.
     @inlinable
     public mutating func insert(_ key: FlowKey, _ value: Value) -> Int {
@@ -97,8 +81,6 @@ public struct FlowTable<Value> {
         }
         place(key.tableHash, e)
         _count += 1
-        recentEntry = e
-        recentKey = key
         return e
     }
 
@@ -111,7 +93,6 @@ public struct FlowTable<Value> {
 
     /// Removes the entry number `e` (as returned by ``find(_:)`` or ``insert(_:_:)``).
     public mutating func remove(at e: Int) {
-        if e == recentEntry { recentEntry = -1 }
         let key = chunks[e >> Self.chunkShift][e & Self.chunkMask].key
         let hash = key.tableHash
         var i = Int(truncatingIfNeeded: hash) & mask
