@@ -228,21 +228,17 @@ public struct ConnLogColumns: Sendable {
     }
 
     /// Zeek's own columns, `ts` to `ip_proto`.
-    static let zeekNames = FieldName.allCases.prefix(through: FieldName.ipProto.rawValue).map(\.text)
+    static let zeekNames = FieldName.allCases[...FieldName.ipProto.rawValue].map(\.text)
     static let zeekTypes = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count",
                             "string", "bool", "bool", "count", "string", "count", "count", "count", "count", "set[string]", "count"]
     /// FlowTrack's own columns (JSON and CSV), `tcp_state` to `resp_retransmissions`.
-    static let extraNames = (FieldName.tcpState.rawValue...FieldName.respRetransmissions.rawValue).map {
-        FieldName.allCases[$0].text
-    }
+    static let extraNames =
+        FieldName.allCases[FieldName.tcpState.rawValue...FieldName.respRetransmissions.rawValue].map(\.text)
 
     /// Column names, in order.
     public func names(zeek: Bool) -> [String] {
-        Self.zeekNames + (communityID ? ["community_id"] : []) + (extras && !zeek ? Self.extraNames : [])
+        Self.zeekNames + (communityID ? [FieldName.communityId.text] : []) + (extras && !zeek ? Self.extraNames : [])
     }
-
-    /// The conn.log columns, by name.
-    typealias Field = FieldName
 
     /// Appends one connection's fields in the format of `W` to `out` (the row's end is the caller's).
     func append<W: FieldWriter>(_ c: Connection, zeek: Bool, as _: W.Type, to out: inout [UInt8]) {
@@ -256,40 +252,40 @@ public struct ConnLogColumns: Sendable {
     func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter) {
         let hasDuration = c.duration > 0
         let o = c.originatorCounters, r = c.responderCounters
-        w.seconds(Field.ts, c.startTime.nanoseconds)
-        w.text(Field.uid, c.uid)
-        w.address(Field.idOrigH, c.originator.address)
-        w.count(Field.idOrigP, UInt64(c.originator.port))
-        w.address(Field.idRespH, c.responder.address)
-        w.count(Field.idRespP, UInt64(c.responder.port))
-        w.word(Field.proto, c.transport.description)
-        if let service = c.service { w.text(Field.service, service) } else { w.unset(Field.service) }
+        w.seconds(.ts, c.startTime.nanoseconds)
+        w.text(.uid, c.uid)
+        w.address(.idOrigH, c.originator.address)
+        w.count(.idOrigP, UInt64(c.originator.port))
+        w.address(.idRespH, c.responder.address)
+        w.count(.idRespP, UInt64(c.responder.port))
+        w.word(.proto, c.transport.description)
+        if let service = c.service { w.text(.service, service) } else { w.unset(.service) }
         if hasDuration {
-            w.seconds(Field.duration, c.duration)
-            w.count(Field.origBytes, o.bytes)
-            w.count(Field.respBytes, r.bytes)
+            w.seconds(.duration, c.duration)
+            w.count(.origBytes, o.bytes)
+            w.count(.respBytes, r.bytes)
         } else {
-            w.unset(Field.duration); w.unset(Field.origBytes); w.unset(Field.respBytes)
+            w.unset(.duration); w.unset(.origBytes); w.unset(.respBytes)
         }
-        w.word(Field.connState, c.connState.description)
-        if let l = c.localOriginator { w.bool(Field.localOrig, l) } else { w.unset(Field.localOrig) }
-        if let l = c.localResponder { w.bool(Field.localResp, l) } else { w.unset(Field.localResp) }
-        w.count(Field.missedBytes, c.missedBytes)
-        if c.history.isEmpty { w.unset(Field.history) } else { w.text(Field.history, c.history) }
-        w.count(Field.origPkts, o.packets)
-        w.count(Field.origIpBytes, o.ipBytes)
-        w.count(Field.respPkts, r.packets)
-        w.count(Field.respIpBytes, r.ipBytes)
-        w.unset(Field.tunnelParents)
-        w.count(Field.ipProto, UInt64(c.ipProtocol))
-        if communityID { w.text(Field.communityId, c.communityID) }
+        w.word(.connState, c.connState.description)
+        if let l = c.localOriginator { w.bool(.localOrig, l) } else { w.unset(.localOrig) }
+        if let l = c.localResponder { w.bool(.localResp, l) } else { w.unset(.localResp) }
+        w.count(.missedBytes, c.missedBytes)
+        if c.history.isEmpty { w.unset(.history) } else { w.text(.history, c.history) }
+        w.count(.origPkts, o.packets)
+        w.count(.origIpBytes, o.ipBytes)
+        w.count(.respPkts, r.packets)
+        w.count(.respIpBytes, r.ipBytes)
+        w.unset(.tunnelParents)
+        w.count(.ipProto, UInt64(c.ipProtocol))
+        if communityID { w.text(.communityId, c.communityID) }
         if extras && !zeek {
-            if let s = c.tcpState { w.word(Field.tcpState, s.description) } else { w.unset(Field.tcpState) }
-            if let e = c.endReason { w.word(Field.endReason, e.description) } else { w.unset(Field.endReason) }
-            w.count(Field.origPayloadBytes, o.payloadBytes)
-            w.count(Field.respPayloadBytes, r.payloadBytes)
-            w.count(Field.origRetransmissions, o.retransmissions)
-            w.count(Field.respRetransmissions, r.retransmissions)
+            if let s = c.tcpState { w.word(.tcpState, s.description) } else { w.unset(.tcpState) }
+            if let e = c.endReason { w.word(.endReason, e.description) } else { w.unset(.endReason) }
+            w.count(.origPayloadBytes, o.payloadBytes)
+            w.count(.respPayloadBytes, r.payloadBytes)
+            w.count(.origRetransmissions, o.retransmissions)
+            w.count(.respRetransmissions, r.retransmissions)
         }
     }
 }
