@@ -17,7 +17,7 @@ extension ConnectionFormat {
         guard self != .table else { return nil }
         var out: [UInt8] = []
         append(c, columns: columns, to: &out)
-        return out
+        return Array(out[...])  // without the spare capacity the row was written with
     }
 
     /// Appends one connection as one row of this format to `out` (nothing for ``table``):
@@ -96,121 +96,179 @@ enum FieldName: Int, Sendable, CaseIterable {
     static let jsonKeys: [[UInt8]] = allCases.map { Array("\"\($0.text)\":".utf8) }
 }
 
-/// Receives one row's fields in column order; each format implements it.
+/// Receives one row's fields in column order and writes them into the row's
+/// output span; each format implements it.
+///
+/// A row is written into one span sized beforehand (``appendRow(to:textBytes:_:)``):
+/// no field checks the array's capacity or uniqueness, which per byte would cost more
+/// than the byte itself.
 protocol FieldWriter {
     /// An empty row.
     init()
-    /// The row's bytes so far.
-    var row: RowBytes { get set }
+    /// At most how many bytes one UTF-8 byte of a ``text(_:_:_:)`` field becomes (escapes).
+    static var textExpansion: Int { get }
     /// A text field (escaped by the format).
-    mutating func text(_ name: FieldName, _ value: String)
+    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>)
     /// A text field FlowTrack itself spells (an enum's name: letters, digits, `_`), so
     /// no format needs to escape or quote it beyond JSON's quotes.
-    mutating func word(_ name: FieldName, _ value: String)
+    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>)
     /// An unsigned integer.
-    mutating func count(_ name: FieldName, _ value: UInt64)
+    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>)
     /// Seconds with 6 decimals from nanoseconds (Zeek's `time` and `interval`).
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64)
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>)
     /// A boolean.
-    mutating func bool(_ name: FieldName, _ value: Bool)
+    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>)
     /// An unset field.
-    mutating func unset(_ name: FieldName)
+    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>)
     /// An IP address.
-    mutating func address(_ name: FieldName, _ value: IPAddress)
+    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>)
 }
 
-/// Bytes of a row being built: decimal and fixed-point numbers are written
-/// directly, without intermediate strings.
-struct RowBytes {
-    var bytes: [UInt8] = []
+extension FieldWriter {
+    /// The most bytes a field takes besides the UTF-8 bytes of its text: a separator or
+    /// JSON key (`,"resp_retransmissions":` is 24), quotes, and any number (20 digits),
+    /// time (a sign, 13 digits, a point and 6 decimals), boolean or address (39).
+    static var maxFieldBytes: Int { 72 }
 
-    mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
-
-    /// The decimal digits of `value`, most significant first.
-    mutating func decimal(_ value: UInt64) {
-        if value < 10 { bytes.append(48 + UInt8(value)); return }
-        var digits = 1
-        var bound: UInt64 = 10
-        while value >= bound {
-            digits += 1
-            if bound > UInt64.max / 10 { break }
-            bound *= 10
-        }
-        // Placeholders first, then the digits from the right (divisions by the constant 10).
-        let start = bytes.count
-        for _ in 0..<digits { bytes.append(48) }
-        var v = value
-        var i = start + digits - 1
-        while v > 0 {
-            bytes[i] = 48 + UInt8(v % 10)
-            v /= 10
-            i -= 1
+    /// Appends one row to `out`, in one span with room for every column (each at most
+    /// once) and `textBytes` UTF-8 bytes of text and word fields after escaping.
+    /// `fields` must count every byte of text it writes in `textBytes`.
+    static func appendRow(to out: inout [UInt8], textBytes: Int,
+                          _ fields: (inout Self, inout OutputSpan<UInt8>) -> Void) {
+        out.append(addingCapacity: FieldName.allCases.count * maxFieldBytes + textExpansion * textBytes) { span in
+            var w = Self()
+            fields(&w, &span)
         }
     }
+}
 
-    /// An address in its RFC 5952 text form (IPv4 written directly).
-    mutating func address(_ a: IPAddress) { a.appendText(to: &bytes) }
+extension OutputSpan where Element == UInt8 {
+    /// The decimal digits of `value`, most significant first.
+    mutating func appendDecimal(_ value: UInt64) {
+        var digits = InlineArray<20, UInt8>(repeating: 48)
+        var i = 20, v = value
+        repeat {
+            i -= 1
+            digits[i] = 48 + UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        } while v > 0
+        while i < 20 { append(digits[i]); i += 1 }
+    }
 
     /// `seconds.micro` rounded to the microsecond, as Zeek prints times.
-    mutating func seconds(_ nanoseconds: Int64) {
+    mutating func appendSeconds(_ nanoseconds: Int64) {
         var micros = nanoseconds >= 0 ? (nanoseconds + 500) / 1000 : -((-nanoseconds + 500) / 1000)
-        if micros < 0 { bytes.append(45); micros = -micros }
-        decimal(UInt64(micros / 1_000_000))
-        bytes.append(46)
-        let fraction = micros % 1_000_000
-        var divisor: Int64 = 100_000
-        while divisor > 0 { bytes.append(48 + UInt8(fraction / divisor % 10)); divisor /= 10 }
+        if micros < 0 { append(45); micros = -micros }
+        appendDecimal(UInt64(micros / 1_000_000))
+        append(46)
+        var fraction = micros % 1_000_000
+        var digits = InlineArray<6, UInt8>(repeating: 48)
+        for i in (0..<6).reversed() {
+            digits[i] = 48 + UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        for i in 0..<6 { append(digits[i]) }
+    }
+
+    /// The UTF-8 bytes of `s` as they are.
+    mutating func appendUTF8(_ s: String) {
+        var s = s
+        s.makeContiguousUTF8()
+        let bytes = s.utf8.span
+        for i in bytes.indices { append(bytes[i]) }
+    }
+
+    /// The bytes of `a` as they are.
+    mutating func appendBytes(_ a: [UInt8]) {
+        for byte in a { append(byte) }
     }
 }
 
 /// Zeek ASCII TSV fields.
 struct ZeekFields: FieldWriter {
-    var row = RowBytes()
+    static var textExpansion: Int { 4 }  // \xNN
     var first = true
-    mutating func separate() { if first { first = false } else { row.bytes.append(9) } }
-    mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.zeek(value, into: &row.bytes) }
-    mutating func word(_ name: FieldName, _ value: String) { separate(); row.append(value) }
-    mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
-    mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
-    mutating func unset(_ name: FieldName) { separate(); row.bytes.append(45) }
-    mutating func address(_ name: FieldName, _ value: IPAddress) { separate(); row.address(value) }
+    mutating func separate(_ out: inout OutputSpan<UInt8>) { if first { first = false } else { out.append(9) } }
+    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); Escaping.zeek(value, into: &out)
+    }
+    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendUTF8(value)
+    }
+    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendDecimal(value)
+    }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendSeconds(nanoseconds)
+    }
+    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.append(value ? 84 : 70)
+    }
+    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) { separate(&out); out.append(45) }
+    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); value.appendText(to: &out)
+    }
 }
 
 /// JSON object fields; unset fields are left out, as Zeek's JSON writer does.
 struct JSONFields: FieldWriter {
-    var row = RowBytes()
+    static var textExpansion: Int { 6 }  // \u00XX
     var first = true
-    mutating func key(_ name: FieldName) {
-        row.bytes.append(first ? 123 : 44)
+    mutating func key(_ name: FieldName, _ out: inout OutputSpan<UInt8>) {
+        out.append(first ? 123 : 44)
         first = false
-        row.bytes.append(contentsOf: FieldName.jsonKeys[name.rawValue])  // column names need no escaping
+        out.appendBytes(FieldName.jsonKeys[name.rawValue])  // column names need no escaping
     }
-    mutating func text(_ name: FieldName, _ value: String) { key(name); Escaping.json(value, into: &row.bytes) }
-    mutating func word(_ name: FieldName, _ value: String) {
-        key(name); row.bytes.append(34); row.append(value); row.bytes.append(34)
+    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out); Escaping.json(value, into: &out)
     }
-    mutating func count(_ name: FieldName, _ value: UInt64) { key(name); row.decimal(value) }
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { key(name); row.seconds(nanoseconds) }
-    mutating func bool(_ name: FieldName, _ value: Bool) { key(name); row.append(value ? "true" : "false") }
-    mutating func unset(_ name: FieldName) {}
-    mutating func address(_ name: FieldName, _ value: IPAddress) {
-        key(name); row.bytes.append(34); row.address(value); row.bytes.append(34)
+    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out); out.append(34); out.appendUTF8(value); out.append(34)
+    }
+    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out); out.appendDecimal(value)
+    }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out); out.appendSeconds(nanoseconds)
+    }
+    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out)
+        if value {
+            out.append(116); out.append(114); out.append(117); out.append(101)  // true
+        } else {
+            out.append(102); out.append(97); out.append(108); out.append(115); out.append(101)  // false
+        }
+    }
+    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) {}
+    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
+        key(name, &out); out.append(34); value.appendText(to: &out); out.append(34)
     }
 }
 
 /// CSV fields (RFC 4180); unset fields are empty.
 struct CSVFields: FieldWriter {
-    var row = RowBytes()
+    static var textExpansion: Int { 2 }  // doubled quotes
     var first = true
-    mutating func separate() { if first { first = false } else { row.bytes.append(44) } }
-    mutating func text(_ name: FieldName, _ value: String) { separate(); Escaping.csv(value, into: &row.bytes) }
-    mutating func word(_ name: FieldName, _ value: String) { separate(); row.append(value) }
-    mutating func count(_ name: FieldName, _ value: UInt64) { separate(); row.decimal(value) }
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64) { separate(); row.seconds(nanoseconds) }
-    mutating func bool(_ name: FieldName, _ value: Bool) { separate(); row.bytes.append(value ? 84 : 70) }
-    mutating func unset(_ name: FieldName) { separate() }
-    mutating func address(_ name: FieldName, _ value: IPAddress) { separate(); row.address(value) }
+    mutating func separate(_ out: inout OutputSpan<UInt8>) { if first { first = false } else { out.append(44) } }
+    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); Escaping.csv(value, into: &out)
+    }
+    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendUTF8(value)
+    }
+    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendDecimal(value)
+    }
+    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.appendSeconds(nanoseconds)
+    }
+    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.append(value ? 84 : 70)
+    }
+    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) { separate(&out) }
+    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); value.appendText(to: &out)
+    }
 }
 
 /// The conn.log columns (ZEEK_SEMANTICS §0), written the same way for every format.
@@ -242,50 +300,55 @@ public struct ConnLogColumns: Sendable {
 
     /// Appends one connection's fields in the format of `W` to `out` (the row's end is the caller's).
     func append<W: FieldWriter>(_ c: Connection, zeek: Bool, as _: W.Type, to out: inout [UInt8]) {
-        var w = W()
-        swap(&w.row.bytes, &out)
-        write(c, zeek: zeek, to: &w)
-        swap(&w.row.bytes, &out)
+        W.appendRow(to: &out, textBytes: textBytes(c)) { w, span in write(c, zeek: zeek, to: &w, &span) }
     }
 
-    /// Writes one connection's fields in column order.
-    func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter) {
+    /// The UTF-8 bytes of every text and word field ``write(_:zeek:to:_:)`` may write.
+    func textBytes(_ c: Connection) -> Int {
+        c.uid.utf8.count + (c.service?.utf8.count ?? 0) + c.history.utf8.count + c.communityID.utf8.count
+            + c.transport.description.utf8.count + c.connState.description.utf8.count
+            + (c.tcpState?.description.utf8.count ?? 0) + (c.endReason?.description.utf8.count ?? 0)
+    }
+
+    /// Writes one connection's fields in column order (every text or word field
+    /// counted in ``textBytes(_:)``).
+    func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter, _ out: inout OutputSpan<UInt8>) {
         let hasDuration = c.duration > 0
         let o = c.originatorCounters, r = c.responderCounters
-        w.seconds(.ts, c.startTime.nanoseconds)
-        w.text(.uid, c.uid)
-        w.address(.idOrigH, c.originator.address)
-        w.count(.idOrigP, UInt64(c.originator.port))
-        w.address(.idRespH, c.responder.address)
-        w.count(.idRespP, UInt64(c.responder.port))
-        w.word(.proto, c.transport.description)
-        if let service = c.service { w.text(.service, service) } else { w.unset(.service) }
+        w.seconds(.ts, c.startTime.nanoseconds, &out)
+        w.text(.uid, c.uid, &out)
+        w.address(.idOrigH, c.originator.address, &out)
+        w.count(.idOrigP, UInt64(c.originator.port), &out)
+        w.address(.idRespH, c.responder.address, &out)
+        w.count(.idRespP, UInt64(c.responder.port), &out)
+        w.word(.proto, c.transport.description, &out)
+        if let service = c.service { w.text(.service, service, &out) } else { w.unset(.service, &out) }
         if hasDuration {
-            w.seconds(.duration, c.duration)
-            w.count(.origBytes, o.bytes)
-            w.count(.respBytes, r.bytes)
+            w.seconds(.duration, c.duration, &out)
+            w.count(.origBytes, o.bytes, &out)
+            w.count(.respBytes, r.bytes, &out)
         } else {
-            w.unset(.duration); w.unset(.origBytes); w.unset(.respBytes)
+            w.unset(.duration, &out); w.unset(.origBytes, &out); w.unset(.respBytes, &out)
         }
-        w.word(.connState, c.connState.description)
-        if let l = c.localOriginator { w.bool(.localOrig, l) } else { w.unset(.localOrig) }
-        if let l = c.localResponder { w.bool(.localResp, l) } else { w.unset(.localResp) }
-        w.count(.missedBytes, c.missedBytes)
-        if c.history.isEmpty { w.unset(.history) } else { w.text(.history, c.history) }
-        w.count(.origPkts, o.packets)
-        w.count(.origIpBytes, o.ipBytes)
-        w.count(.respPkts, r.packets)
-        w.count(.respIpBytes, r.ipBytes)
-        w.unset(.tunnelParents)
-        w.count(.ipProto, UInt64(c.ipProtocol))
-        if communityID { w.text(.communityId, c.communityID) }
+        w.word(.connState, c.connState.description, &out)
+        if let l = c.localOriginator { w.bool(.localOrig, l, &out) } else { w.unset(.localOrig, &out) }
+        if let l = c.localResponder { w.bool(.localResp, l, &out) } else { w.unset(.localResp, &out) }
+        w.count(.missedBytes, c.missedBytes, &out)
+        if c.history.isEmpty { w.unset(.history, &out) } else { w.text(.history, c.history, &out) }
+        w.count(.origPkts, o.packets, &out)
+        w.count(.origIpBytes, o.ipBytes, &out)
+        w.count(.respPkts, r.packets, &out)
+        w.count(.respIpBytes, r.ipBytes, &out)
+        w.unset(.tunnelParents, &out)
+        w.count(.ipProto, UInt64(c.ipProtocol), &out)
+        if communityID { w.text(.communityId, c.communityID, &out) }
         if extras && !zeek {
-            if let s = c.tcpState { w.word(.tcpState, s.description) } else { w.unset(.tcpState) }
-            if let e = c.endReason { w.word(.endReason, e.description) } else { w.unset(.endReason) }
-            w.count(.origPayloadBytes, o.payloadBytes)
-            w.count(.respPayloadBytes, r.payloadBytes)
-            w.count(.origRetransmissions, o.retransmissions)
-            w.count(.respRetransmissions, r.retransmissions)
+            if let s = c.tcpState { w.word(.tcpState, s.description, &out) } else { w.unset(.tcpState, &out) }
+            if let e = c.endReason { w.word(.endReason, e.description, &out) } else { w.unset(.endReason, &out) }
+            w.count(.origPayloadBytes, o.payloadBytes, &out)
+            w.count(.respPayloadBytes, r.payloadBytes, &out)
+            w.count(.origRetransmissions, o.retransmissions, &out)
+            w.count(.respRetransmissions, r.retransmissions, &out)
         }
     }
 }
@@ -301,7 +364,7 @@ extension ConnLogRowWriter {
     public func rowBytes(_ c: Connection) -> [UInt8] {
         var out: [UInt8] = []
         append(c, to: &out)
-        return out
+        return Array(out[...])  // without the spare capacity the row was written with
     }
 
     /// One row, as text ending in the format's line end.
@@ -374,33 +437,27 @@ public enum Escaping {
     /// Zeek ASCII: control bytes (the tab separator among them) and backslash as `\xNN`;
     /// a field that would read as unset or empty is escaped too.
     public static func zeek(_ s: String) -> String {
-        var out: [UInt8] = []
-        zeek(s, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        escaped(s, expansion: ZeekFields.textExpansion) { zeek(s, into: &$0) }
     }
 
-    /// Whether every UTF-8 byte of `s` passes `test` (a scan of the string's contiguous bytes).
-    @inline(__always)
-    static func all(_ s: String, _ test: (UInt8) -> Bool) -> Bool {
+    /// `s` escaped by `escape` into a span with room for `expansion` bytes per byte.
+    static func escaped(_ s: String, expansion: Int, _ escape: (inout OutputSpan<UInt8>) -> Void) -> String {
+        let bytes = [UInt8](capacity: expansion * s.utf8.count + 2, initializingWith: escape)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func zeek(_ s: String, into out: inout OutputSpan<UInt8>) {
+        let count = s.utf8.count
+        if count == 1, s == "-" { out.appendBytes(Array("\\x2d".utf8)); return }
+        if count == 7, s == "(empty)" { out.appendBytes(Array("\\x28empty)".utf8)); return }
         var s = s
         s.makeContiguousUTF8()
         let bytes = s.utf8.span
-        for i in bytes.indices where !test(bytes[i]) { return false }
-        return true
-    }
-
-    static func zeek(_ s: String, into out: inout [UInt8]) {
-        let count = s.utf8.count
-        if count == 1, s == "-" { out += Array("\\x2d".utf8); return }
-        if count == 7, s == "(empty)" { out += Array("\\x28empty)".utf8); return }
-        if all(s, { $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\\") }) {
-            out.append(contentsOf: s.utf8)  // nothing to escape, the usual case
-            return
-        }
-        for byte in s.utf8 {
+        for i in bytes.indices {
+            let byte = bytes[i]
             // Zeek writes valid UTF-8 as is (LogAscii::enable_utf_8) and escapes control bytes.
             if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") {
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+                out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "x"))
                 hex2(byte, into: &out)
             } else {
                 out.append(byte)
@@ -410,41 +467,32 @@ public enum Escaping {
 
     /// A JSON string literal (RFC 8259 §7).
     public static func json(_ s: String) -> String {
-        var out: [UInt8] = []
-        json(s, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        escaped(s, expansion: JSONFields.textExpansion) { json(s, into: &$0) }
     }
 
-    static func json(_ s: String, into out: inout [UInt8]) {
+    static func json(_ s: String, into out: inout OutputSpan<UInt8>) {
         out.append(34)
-        if all(s, { $0 >= 0x20 && $0 < 0x7F && $0 != 34 && $0 != 92 }) {
-            // Printable ASCII without quote or backslash, the usual case: copied as is.
-            out.append(contentsOf: s.utf8)
-            out.append(34)
-            return
-        }
-        var u = s.utf8.makeIterator()
-        while let byte = u.next() {
+        var s = s
+        s.makeContiguousUTF8()
+        let bytes = s.utf8.span
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            i += 1
             switch byte {
-            case 34: out += [92, 34]
-            case 92: out += [92, 92]
-            case 10: out += [92, 110]
-            case 13: out += [92, 114]
-            case 9: out += [92, 116]
+            case 34: out.append(92); out.append(34)
+            case 92: out.append(92); out.append(92)
+            case 10: out.append(92); out.append(110)
+            case 13: out.append(92); out.append(114)
+            case 9: out.append(92); out.append(116)
             case 0..<0x20, 0x7F:
-                out += [92, 117, 48, 48]  // \u00XX
+                out.append(92); out.append(117); out.append(48); out.append(48)  // \u00XX
                 hex2(byte, into: &out)
-            case 0xE2:
+            case 0xE2 where i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9):
                 // U+2028 and U+2029 (E2 80 A8/A9) break JavaScript consumers: escape them.
-                let b1 = u.next(), b2 = u.next()
-                if b1 == 0x80, let b2, b2 == 0xA8 || b2 == 0xA9 {
-                    out += Array("\\u202".utf8)
-                    out.append(b2 == 0xA8 ? 56 : 57)
-                } else {
-                    out.append(byte)
-                    if let b1 { out.append(b1) }
-                    if let b2 { out.append(b2) }
-                }
+                out.appendBytes(Array("\\u202".utf8))
+                out.append(bytes[i + 1] == 0xA8 ? 56 : 57)
+                i += 2
             default:
                 out.append(byte)  // valid UTF-8 passes through
             }
@@ -454,19 +502,24 @@ public enum Escaping {
 
     /// An RFC 4180 field: quoted when it holds a comma, quote, CR or LF, with quotes doubled.
     public static func csv(_ s: String) -> String {
-        var out: [UInt8] = []
-        csv(s, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        escaped(s, expansion: CSVFields.textExpansion) { csv(s, into: &$0) }
     }
 
-    static func csv(_ s: String, into out: inout [UInt8]) {
-        if all(s, { $0 != 44 && $0 != 34 && $0 != 10 && $0 != 13 }) { out += s.utf8; return }  // no quotes needed
-        out.append(34)
-        for byte in s.utf8 {
-            out.append(byte)
-            if byte == 34 { out.append(34) }
+    static func csv(_ s: String, into out: inout OutputSpan<UInt8>) {
+        var s = s
+        s.makeContiguousUTF8()
+        let bytes = s.utf8.span
+        var quoted = false
+        for i in bytes.indices where bytes[i] == 44 || bytes[i] == 34 || bytes[i] == 10 || bytes[i] == 13 {
+            quoted = true
+            break
         }
-        out.append(34)
+        if quoted { out.append(34) }
+        for i in bytes.indices {
+            out.append(bytes[i])
+            if bytes[i] == 34 { out.append(34) }
+        }
+        if quoted { out.append(34) }
     }
 
     /// Replaces control characters for a terminal table.
@@ -495,7 +548,7 @@ public enum Escaping {
         return result
     }
 
-    static func hex2(_ b: UInt8, into out: inout [UInt8]) {
+    static func hex2(_ b: UInt8, into out: inout OutputSpan<UInt8>) {
         func digit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // 0-9, a-f
         out.append(digit(b >> 4))
         out.append(digit(b & 15))

@@ -93,17 +93,20 @@ public struct PortSummary: Sendable {
                                      .halfOpen, .attempt, .other, .clients, .bytesToServer, .bytesFromServer,
                                      .packetsToServer, .packetsFromServer]
 
-    func write(_ t: PortTotals, to w: inout some FieldWriter) {
-        w.text(Self.names[0], t.transport.description)
-        w.count(Self.names[1], UInt64(t.port))
-        if let s = t.service { w.text(Self.names[2], s) } else { w.unset(Self.names[2]) }
-        w.count(Self.names[3], UInt64(t.connections))
-        for (name, outcome) in zip(Self.names[4...10], Outcome.allCases) { w.count(name, UInt64(t.outcomes[outcome, default: 0])) }
-        w.count(Self.names[11], UInt64(t.clients))
-        w.count(Self.names[12], t.bytesToServer)
-        w.count(Self.names[13], t.bytesFromServer)
-        w.count(Self.names[14], t.packetsToServer)
-        w.count(Self.names[15], t.packetsFromServer)
+    /// The UTF-8 bytes of the text fields ``write(_:to:_:)`` writes.
+    func textBytes(_ t: PortTotals) -> Int { t.transport.description.utf8.count + (t.service?.utf8.count ?? 0) }
+
+    func write(_ t: PortTotals, to w: inout some FieldWriter, _ out: inout OutputSpan<UInt8>) {
+        w.text(Self.names[0], t.transport.description, &out)
+        w.count(Self.names[1], UInt64(t.port), &out)
+        if let s = t.service { w.text(Self.names[2], s, &out) } else { w.unset(Self.names[2], &out) }
+        w.count(Self.names[3], UInt64(t.connections), &out)
+        for (name, outcome) in zip(Self.names[4...10], Outcome.allCases) { w.count(name, UInt64(t.outcomes[outcome, default: 0]), &out) }
+        w.count(Self.names[11], UInt64(t.clients), &out)
+        w.count(Self.names[12], t.bytesToServer, &out)
+        w.count(Self.names[13], t.bytesFromServer, &out)
+        w.count(Self.names[14], t.packetsToServer, &out)
+        w.count(Self.names[15], t.packetsFromServer, &out)
     }
 
     /// The summary in one of the output formats.
@@ -133,23 +136,20 @@ public struct PortSummary: Sendable {
             s += "#types\tenum\tport\tstring" + String(repeating: "\tcount", count: names.count - 3) + "\n"
             bytes += s.utf8
             for t in rows {
-                var w = ZeekFields()
-                write(t, to: &w)
-                bytes += w.row.bytes + [10]
+                ZeekFields.appendRow(to: &bytes, textBytes: textBytes(t)) { w, out in write(t, to: &w, &out) }
+                bytes.append(10)
             }
             bytes += "#close\t\(closed)\n".utf8
         case .json:
             for t in rows {
-                var w = JSONFields()
-                write(t, to: &w)
-                bytes += w.row.bytes + [125, 10]
+                JSONFields.appendRow(to: &bytes, textBytes: textBytes(t)) { w, out in write(t, to: &w, &out) }
+                bytes += [125, 10]
             }
         case .csv:
             bytes += (names.joined(separator: ",") + "\r\n").utf8
             for t in rows {
-                var w = CSVFields()
-                write(t, to: &w)
-                bytes += w.row.bytes + [13, 10]
+                CSVFields.appendRow(to: &bytes, textBytes: textBytes(t)) { w, out in write(t, to: &w, &out) }
+                bytes += [13, 10]
             }
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -76,11 +76,20 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// The most bytes ``description`` takes (eight groups of four hex digits and seven colons).
+    public static var maxTextLength: Int { 39 }
+
     /// Appends the ``description`` text as UTF-8 to `out`, without building a `String`.
     public func appendText(to out: inout [UInt8]) {
+        out.append(addingCapacity: Self.maxTextLength) { appendText(to: &$0) }
+    }
+
+    /// Writes the ``description`` text as UTF-8 into `out`, which must have room for
+    /// ``maxTextLength`` bytes.
+    public func appendText(to out: inout OutputSpan<UInt8>) {
         if isIPv4 { return Self.appendDotted(UInt32(truncatingIfNeeded: low), to: &out) }
         if high == 0, low >> 32 == 0xFFFF {
-            out.append(contentsOf: [58, 58, 102, 102, 102, 102, 58])  // ::ffff:
+            out.append(58); out.append(58); out.append(repeating: 102, count: 4); out.append(58)  // ::ffff:
             return Self.appendDotted(UInt32(truncatingIfNeeded: low), to: &out)
         }
         func group(_ i: Int) -> UInt16 {
@@ -118,16 +127,17 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         }
     }
 
-    private static func appendDotted(_ v: UInt32, to out: inout [UInt8]) {
-        func octet(_ b: UInt8) {
-            if b >= 100 { out.append(48 + b / 100) }
-            if b >= 10 { out.append(48 + b / 10 % 10) }
-            out.append(48 + b % 10)
-        }
-        octet(UInt8(truncatingIfNeeded: v >> 24)); out.append(46)
-        octet(UInt8(truncatingIfNeeded: v >> 16)); out.append(46)
-        octet(UInt8(truncatingIfNeeded: v >> 8)); out.append(46)
-        octet(UInt8(truncatingIfNeeded: v))
+    private static func appendDotted(_ v: UInt32, to out: inout OutputSpan<UInt8>) {
+        appendOctet(UInt8(truncatingIfNeeded: v >> 24), to: &out); out.append(46)
+        appendOctet(UInt8(truncatingIfNeeded: v >> 16), to: &out); out.append(46)
+        appendOctet(UInt8(truncatingIfNeeded: v >> 8), to: &out); out.append(46)
+        appendOctet(UInt8(truncatingIfNeeded: v), to: &out)
+    }
+
+    private static func appendOctet(_ b: UInt8, to out: inout OutputSpan<UInt8>) {
+        if b >= 100 { out.append(48 + b / 100) }
+        if b >= 10 { out.append(48 + b / 10 % 10) }
+        out.append(48 + b % 10)
     }
 
     /// Parses an IPv4 dotted quad (`192.0.2.1`) or an IPv6 address in any RFC 4291

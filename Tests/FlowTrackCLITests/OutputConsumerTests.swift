@@ -106,4 +106,27 @@ let hostile: Connection = {
         let table = ConnectionTable(numeric: false, zeekStates: true).render([hostile])
         #expect(table.split(separator: "\n").count == 2)
     }
+
+    /// Rows are written into space sized before writing; text that escaping makes six
+    /// times longer (JSON `\u00XX`), four (Zeek `\xNN`) or twice (CSV quotes) must fit.
+    @Test func longTextThatEscapingMultipliesFitsItsRow() {
+        var c = hostile
+        c.uid = String(repeating: "\u{1}", count: 5_000)
+        c.history = String(repeating: "\"", count: 5_000)
+        c.service = String(repeating: "\u{2028}", count: 2_000)
+        c.communityID = String(repeating: ",", count: 3_000)
+        let columns = ConnLogColumns(communityID: true)
+        let json = JSONLinesWriter(columns: columns).row(c)
+        #expect(json.contains("\"uid\":\"" + String(repeating: "\\u0001", count: 5_000) + "\","))
+        #expect(json.contains("\"history\":\"" + String(repeating: "\\\"", count: 5_000) + "\","))
+        #expect(json.contains("\"service\":\"" + String(repeating: "\\u2028", count: 2_000) + "\","))
+        let zeek = ZeekLogWriter(columns: columns).row(c).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(zeek.count == 23)
+        #expect(zeek[1] == String(repeating: "\\x01", count: 5_000)[...])
+        #expect(zeek[22] == String(repeating: ",", count: 3_000)[...])
+        let csv = CSVWriter(columns: columns).row(c)
+        #expect(csv.contains(",\"" + String(repeating: "\"\"", count: 5_000) + "\","))
+        #expect(csv.contains(",\"" + String(repeating: ",", count: 3_000) + "\","))
+        #expect(csv.hasSuffix("\r\n"))
+    }
 }
