@@ -55,15 +55,15 @@ public enum CommunityID {
         return String(ascii: text.span)
     }
 
+    /// The base64 symbol (RFC 4648 table 1) for the low 6 bits of `value`, without
+    /// branches: the digest's bits are random, so a branch per range would be
+    /// mispredicted about once a symbol.
     static func base64Symbol(_ value: UInt32) -> UInt8 {
-        let v = UInt8(truncatingIfNeeded: value & 63)
-        switch v {
-        case 0..<26: return 65 + v  // A-Z
-        case 26..<52: return 71 + v  // a-z
-        case 52..<62: return v - 4  // 0-9
-        case 62: return 43  // +
-        default: return 47  // /
-        }
+        let v = value & 63
+        @inline(__always) func step(_ atLeast: UInt32) -> UInt32 { v >= atLeast ? 1 : 0 }
+        // 'A' + v, then +6 from 'a' (26), -75 from '0' (52), -15 for '+' (62), +3 for '/' (63).
+        let symbol = 65 &+ v &+ 6 &* step(26) &- 75 &* step(52) &- 15 &* step(62) &+ 3 &* step(63)
+        return UInt8(truncatingIfNeeded: symbol)
     }
 }
 

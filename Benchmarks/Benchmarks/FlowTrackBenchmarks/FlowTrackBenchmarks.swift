@@ -133,6 +133,60 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(ended)
     }
 
+    // Community ID v1 of 4096 distinct TCP flows (a fifth IPv6): one SHA-1 block and
+    // the base64 text per flow, as every ended connection costs with --community-id.
+    Benchmark(
+        "Community ID v1 (per flow)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10))
+    ) { benchmark in
+        var state: UInt64 = 0x853C_49E6_748F_EA9B
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 16 }
+        let flows: [(Endpoint, Endpoint)] = (0..<4096).map { i in
+            func address() -> IPAddress {
+                i % 5 == 0 ? IPAddress(ipv6High: 0xFD00 << 48 | next(), low: next())
+                    : IPAddress(ipv4: UInt32(truncatingIfNeeded: next()))
+            }
+            return (Endpoint(address(), UInt16(truncatingIfNeeded: next())), Endpoint(address(), 443))
+        }
+        var length = 0
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            length &+= CommunityID.v1(ipProtocol: 6, source: flows[i].0, destination: flows[i].1).utf8.count
+            i = (i + 1) & 4095
+        }
+        blackHole(length)
+    }
+
+    // One Zeek conn.log row (with community_id) per connection ended by tracking the
+    // capture, written into a reused buffer: the formatting cost of each row.
+    Benchmark(
+        "conn.log row, Zeek (per connection)",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                             maxDuration: .seconds(10))
+    ) { benchmark in
+        var configuration = TrackerConfiguration()
+        configuration.computeCommunityID = true
+        var pipeline = FlowTracker(configuration: configuration)
+        var connections: [Connection] = []
+        try! pipeline.run(file: benchPath) { if case let .ended(c) = $0 { connections.append(c) } }
+        pipeline.finish { if case let .ended(c) = $0 { connections.append(c) } }
+        let writer = ZeekLogWriter(columns: ConnLogColumns(communityID: true))
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 20)
+        var written = 0
+        var i = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            writer.append(connections[i], to: &out)
+            if out.count > (1 << 20) - 4096 { written &+= out.count; out.removeAll(keepingCapacity: true) }
+            i += 1
+            if i == connections.count { i = 0 }
+        }
+        benchmark.stopMeasurement()
+        blackHole(written &+ out.count)
+    }
+
     // libpcap read + decode of the whole file (I/O from the page cache included).
     Benchmark(
         "Read file + decode (whole capture)",
