@@ -241,9 +241,11 @@ extension ConnectionTracker {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        /// Base-62 digits: 0-9, a-z, A-Z.
+        /// Base-62 digits: 0-9, a-z, A-Z, without branches (the digits are random, so
+        /// a branch per range would be mispredicted about once a digit).
         func digit(_ d: UInt64) -> UInt8 {
-            d < 10 ? 48 + UInt8(d) : d < 36 ? 87 + UInt8(d) : 29 + UInt8(d)
+            @inline(__always) func step(_ atLeast: UInt64) -> UInt64 { d >= atLeast ? 1 : 0 }
+            return UInt8(truncatingIfNeeded: 48 &+ d &+ 39 &* step(10) &- 58 &* step(36))
         }
         var out = InlineArray<17, UInt8>(repeating: UInt8(ascii: "C"))
         var w = mix(serial ^ uidSalt)
