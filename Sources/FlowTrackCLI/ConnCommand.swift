@@ -123,7 +123,11 @@ public struct ConnCommand: ParsableCommand {
     public func execute(out: inout some TextSink, err: inout some TextSink, terminal: Bool = false) -> ExitStatus {
         let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? (terminal ? .table : .zeek)
         let columns = ConnLogColumns(communityID: communityID)
-        var pipeline = FlowTracker(configuration: tracking.configuration(communityID: communityID))
+        var configuration = tracking.configuration(communityID: communityID)
+        // Zeek's columns have no kernel-style state; the table, JSON and CSV (tcp_state),
+        // --state and --sort state use it.
+        configuration.kernelStates = chosen != .zeek || state != nil || sort == "state"
+        var pipeline = FlowTracker(configuration: configuration)
         let zeekWriter = ZeekLogWriter(columns: columns)
         let csv = CSVWriter(columns: columns)
         // Rows are collected for the table and for --sort; otherwise they stream as connections end.

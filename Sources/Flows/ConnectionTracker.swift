@@ -29,6 +29,8 @@ public struct ConnectionTracker {
     /// The facts most connections never need (``RareState``).
     var rares = RareStore()
     let ns: Timeouts
+    /// Whether the kernel-style TCP state is followed (configured, or needed by the conntrack profile).
+    let kernelStates: Bool
 
     /// Timeouts in nanoseconds.
     struct Timeouts {
@@ -47,6 +49,7 @@ public struct ConnectionTracker {
     public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
         self.configuration = configuration
         ns = Timeouts(configuration)
+        kernelStates = configuration.kernelStates || configuration.profile == .conntrack
         table = FlowTable(capacity: min(configuration.maxFlows, 1 << 10))
     }
 
@@ -136,7 +139,7 @@ public struct ConnectionTracker {
         case .tcp:
             var r = rares.load(c.rare)
             let actions = Self.processTCP(&c, &r, p, fromA: fromA, time: t, verify: verify)
-            if p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&c, p.tcp.flags, fromA: fromA) }
+            if kernelStates, p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&c, p.tcp.flags, fromA: fromA) }
             schedule(&c, e, &r, actions, time: t)
             rares.store(r, &c.rare)
         case .udp:

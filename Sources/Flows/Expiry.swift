@@ -284,7 +284,7 @@ extension ConnectionTracker {
             uid: uid(c.serial), startTime: Timestamp(nanoseconds: c.startTime), lastTime: Timestamp(nanoseconds: c.lastTime),
             originator: origin, responder: responder, transport: c.transport, ipProtocol: key.ipProtocol,
             connState: Self.connState(c, extraHistory: extra), history: extra.isEmpty ? c.history.string : String(decoding: c.history.letters + extra, as: UTF8.self),
-            tcpState: isTCP ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
+            tcpState: isTCP && kernelStates ? c.tcpState : nil, originatorState: isTCP ? o.state : nil, responderState: isTCP ? r.state : nil,
             originatorCounters: counters(o, oRare, r), responderCounters: counters(r, rRare, o), missedBytes: rare.missedBytes,
             localOriginator: local.map { $0.contains(origin.address) }, localResponder: local.map { $0.contains(responder.address) },
             communityID: cid, endReason: reason)

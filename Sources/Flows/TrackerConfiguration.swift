@@ -58,6 +58,11 @@ public struct TrackerConfiguration: Sendable {
     public var uidSeed: UInt64?
     /// Which events the tracker builds records for.
     public var events: EventKinds = [.ended]
+    /// Whether to follow the Linux-conntrack-style TCP state (``Connection/tcpState``).
+    /// Off, records carry `nil` there and TCP packets skip the conntrack state table, for
+    /// output that does not show it (Zeek's columns); the ``TimeoutProfile/conntrack``
+    /// profile needs the state and follows it regardless.
+    public var kernelStates = true
 
     /// Zeek's defaults.
     public init() {}

@@ -83,6 +83,19 @@ import Testing
         #expect(rows[0].originatorCounters.packets == 3 && rows[0].tcpState == .synSent)
     }
 
+    @Test func withoutKernelStatesOnlyTheTCPStateIsMissing() throws {
+        // Output without a tcp_state column turns the conntrack table off: every other
+        // fact of every row stays the same, and the conntrack profile keeps the state.
+        let files = ConnectionRegressionTests.files.map(Paths.fixture)
+        let (full, _) = try track(files)
+        let (lean, _) = try track(files) { $0.kernelStates = false }
+        #expect(full.contains { $0.tcpState == .timeWait } && full.contains { $0.tcpState == .close })
+        #expect(lean.allSatisfy { $0.tcpState == nil })
+        #expect(full.map { c in var c = c; c.tcpState = nil; return c } == lean)
+        let (conntrack, _) = try track([Paths.fixture("conn-s0.pcap")]) { $0.kernelStates = false; $0.profile = .conntrack }
+        #expect(conntrack.map(\.tcpState) == [.synSent])
+    }
+
     @Test func communityIDsEqualTheReferenceValues() throws {
         // ../shared/corpus/tshark/*/community_id.tsv holds the reference `communityid`
         // package's value for every flow. pcapngtg…test102 mixes link types in one pcapng,
