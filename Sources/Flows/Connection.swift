@@ -82,7 +82,8 @@ public struct Connection: Sendable, Equatable {
     public var connState: ConnState
     /// Zeek's `history` (empty when there is none).
     public var history: String
-    /// The Linux-conntrack-style TCP state, for TCP connections.
+    /// The Linux-conntrack-style TCP state, for TCP connections (`nil` for others, and
+    /// when ``TrackerConfiguration/kernelStates`` is off).
     public var tcpState: TCPState?
     /// Zeek's endpoint states, for TCP connections.
     public var originatorState: EndpointState?
