@@ -184,30 +184,62 @@ extension OutputSpan where Element == UInt8 {
     }
 }
 
-/// Zeek ASCII TSV fields.
-struct ZeekFields: FieldWriter {
-    static var textExpansion: Int { 4 }  // \xNN
-    var first = true
-    mutating func separate(_ out: inout OutputSpan<UInt8>) { if first { first = false } else { out.append(9) } }
-    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); Escaping.zeek(value, into: &out)
+/// Fields in a row of text separated by one byte (Zeek's TSV, CSV): the formats
+/// differ only in the separator, the escaping of text and how an unset field reads.
+protocol DelimitedFields: FieldWriter {
+    /// The byte between fields.
+    static var separator: UInt8 { get }
+    /// Writes `value` escaped for the format.
+    static func escape(_ value: String, into out: inout OutputSpan<UInt8>)
+    /// Writes an unset field's text (after its separator).
+    static func writeUnset(into out: inout OutputSpan<UInt8>)
+    /// Whether no field has been written yet.
+    var first: Bool { get set }
+}
+
+extension DelimitedFields {
+    @inline(__always) mutating func separate(_ out: inout OutputSpan<UInt8>) {
+        if first { first = false } else { out.append(Self.separator) }
     }
-    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+    @inline(__always) mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); Self.escape(value, into: &out)
+    }
+    @inline(__always) mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
         separate(&out); out.appendUTF8(value)
     }
-    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
+    @inline(__always) mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
         separate(&out); out.appendDecimal(value)
     }
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
+    @inline(__always) mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
         separate(&out); out.appendSeconds(nanoseconds)
     }
-    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); out.append(value ? 84 : 70)
+    @inline(__always) mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); out.append(value ? 84 : 70)  // T, F
     }
-    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) { separate(&out); out.append(45) }
-    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
+    @inline(__always) mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) {
+        separate(&out); Self.writeUnset(into: &out)
+    }
+    @inline(__always) mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
         separate(&out); value.appendText(to: &out)
     }
+}
+
+/// Zeek ASCII TSV fields.
+struct ZeekFields: DelimitedFields {
+    static var textExpansion: Int { 4 }  // \xNN
+    static var separator: UInt8 { 9 }
+    static func escape(_ value: String, into out: inout OutputSpan<UInt8>) { Escaping.zeek(value, into: &out) }
+    static func writeUnset(into out: inout OutputSpan<UInt8>) { out.append(45) }  // -
+    var first = true
+}
+
+/// CSV fields (RFC 4180); unset fields are empty.
+struct CSVFields: DelimitedFields {
+    static var textExpansion: Int { 2 }  // doubled quotes
+    static var separator: UInt8 { 44 }
+    static func escape(_ value: String, into out: inout OutputSpan<UInt8>) { Escaping.csv(value, into: &out) }
+    static func writeUnset(into out: inout OutputSpan<UInt8>) {}
+    var first = true
 }
 
 /// JSON object fields; unset fields are left out, as Zeek's JSON writer does.
@@ -242,32 +274,6 @@ struct JSONFields: FieldWriter {
     mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) {}
     mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
         key(name, &out); out.append(34); value.appendText(to: &out); out.append(34)
-    }
-}
-
-/// CSV fields (RFC 4180); unset fields are empty.
-struct CSVFields: FieldWriter {
-    static var textExpansion: Int { 2 }  // doubled quotes
-    var first = true
-    mutating func separate(_ out: inout OutputSpan<UInt8>) { if first { first = false } else { out.append(44) } }
-    mutating func text(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); Escaping.csv(value, into: &out)
-    }
-    mutating func word(_ name: FieldName, _ value: String, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); out.appendUTF8(value)
-    }
-    mutating func count(_ name: FieldName, _ value: UInt64, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); out.appendDecimal(value)
-    }
-    mutating func seconds(_ name: FieldName, _ nanoseconds: Int64, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); out.appendSeconds(nanoseconds)
-    }
-    mutating func bool(_ name: FieldName, _ value: Bool, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); out.append(value ? 84 : 70)
-    }
-    mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) { separate(&out) }
-    mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
-        separate(&out); value.appendText(to: &out)
     }
 }
 
