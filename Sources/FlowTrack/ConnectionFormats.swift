@@ -42,6 +42,8 @@ enum FieldName: Int, Sendable, CaseIterable {
     // The port summary's own columns (`flowtrack ports`), after `proto` and `service`.
     case port, connections, established, closed, rejected, reset, halfOpen, attempt, other, clients
     case bytesToServer, bytesFromServer, packetsToServer, packetsFromServer
+    // Columns of Zeek's policy scripts (conn_key vlan_fivetuple, mac-logging, vlan-logging).
+    case idCtxVlan, idCtxInnerVlan, origL2Addr, respL2Addr, vlan, innerVlan
 
     /// The column's name.
     var text: String {
@@ -89,6 +91,12 @@ enum FieldName: Int, Sendable, CaseIterable {
         case .bytesFromServer: "bytes_from_server"
         case .packetsToServer: "packets_to_server"
         case .packetsFromServer: "packets_from_server"
+        case .idCtxVlan: "id.ctx.vlan"
+        case .idCtxInnerVlan: "id.ctx.inner_vlan"
+        case .origL2Addr: "orig_l2_addr"
+        case .respL2Addr: "resp_l2_addr"
+        case .vlan: "vlan"
+        case .innerVlan: "inner_vlan"
         }
     }
 
@@ -279,16 +287,35 @@ struct JSONFields: FieldWriter {
 
 /// The conn.log columns (ZEEK_SEMANTICS §0), written the same way for every format.
 public struct ConnLogColumns: Sendable {
+    /// Columns that Zeek's policy scripts add, in every format.
+    public struct Policies: OptionSet, Sendable, Hashable {
+        /// The option set's bits.
+        public var rawValue: UInt8
+        /// Creates a set from its bits.
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// `id.ctx.vlan` and `id.ctx.inner_vlan` after `id.resp_p` (conn_key `vlan_fivetuple`).
+        public static let vlanContext = Policies(rawValue: 1)
+        /// `orig_l2_addr` and `resp_l2_addr` (mac-logging).
+        public static let l2Addresses = Policies(rawValue: 2)
+        /// `vlan` and `inner_vlan` (vlan-logging).
+        public static let vlan = Policies(rawValue: 4)
+    }
+
     /// Whether to add the `community_id` column.
     public var communityID: Bool
     /// Whether to add FlowTrack's own columns (JSON and CSV only): `tcp_state`,
     /// `end_reason`, payload bytes and retransmissions per direction.
     public var extras: Bool
+    /// The policy-script columns to add. They follow `community_id` in the order of the
+    /// scripts' names (mac-logging, then vlan-logging), as when Zeek loads them in that
+    /// order; the VLAN key's two columns sit inside the connection id, as in Zeek.
+    public var policies: Policies
 
     /// Creates a column set.
-    public init(communityID: Bool = false, extras: Bool = true) {
+    public init(communityID: Bool = false, extras: Bool = true, policies: Policies = []) {
         self.communityID = communityID
         self.extras = extras
+        self.policies = policies
     }
 
     /// Zeek's own columns, `ts` to `ip_proto`.
@@ -301,7 +328,30 @@ public struct ConnLogColumns: Sendable {
 
     /// Column names, in order.
     public func names(zeek: Bool) -> [String] {
-        Self.zeekNames + (communityID ? [FieldName.communityId.text] : []) + (extras && !zeek ? Self.extraNames : [])
+        var names = Self.zeekNames
+        if policies.contains(.vlanContext) {
+            names.insert(contentsOf: [FieldName.idCtxVlan.text, FieldName.idCtxInnerVlan.text], at: FieldName.idRespP.rawValue + 1)
+        }
+        return names + policyNames + (extras && !zeek ? Self.extraNames : [])
+    }
+
+    /// Zeek's types of the columns, in order.
+    var zeekTypes: [String] {
+        var types = Self.zeekTypes
+        if policies.contains(.vlanContext) { types.insert(contentsOf: ["int", "int"], at: FieldName.idRespP.rawValue + 1) }
+        if communityID { types.append("string") }
+        if policies.contains(.l2Addresses) { types += ["string", "string"] }
+        if policies.contains(.vlan) { types += ["int", "int"] }
+        return types
+    }
+
+    /// The names of the columns after `ip_proto` that Zeek's scripts add.
+    var policyNames: [String] {
+        var names: [String] = []
+        if communityID { names.append(FieldName.communityId.text) }
+        if policies.contains(.l2Addresses) { names += [FieldName.origL2Addr.text, FieldName.respL2Addr.text] }
+        if policies.contains(.vlan) { names += [FieldName.vlan.text, FieldName.innerVlan.text] }
+        return names
     }
 
     /// Appends one connection's fields in the format of `W` to `out` (the row's end is the caller's).
@@ -314,6 +364,17 @@ public struct ConnLogColumns: Sendable {
         c.uid.utf8.count + (c.service?.utf8.count ?? 0) + c.history.utf8.count + c.communityID.utf8.count
             + c.transport.description.utf8.count + c.connState.description.utf8.count
             + (c.tcpState?.description.utf8.count ?? 0) + (c.endReason?.description.utf8.count ?? 0)
+            + (policies.contains(.l2Addresses) ? 34 : 0)
+    }
+
+    /// An optional VLAN ID as an `int` column.
+    func vlanField(_ name: FieldName, _ id: UInt16?, to w: inout some FieldWriter, _ out: inout OutputSpan<UInt8>) {
+        if let id { w.count(name, UInt64(id), &out) } else { w.unset(name, &out) }
+    }
+
+    /// An optional MAC address as a `string` column.
+    func l2Field(_ name: FieldName, _ address: MACAddress?, to w: inout some FieldWriter, _ out: inout OutputSpan<UInt8>) {
+        if let address { w.word(name, address.description, &out) } else { w.unset(name, &out) }
     }
 
     /// Writes one connection's fields in column order (every text or word field
@@ -327,6 +388,10 @@ public struct ConnLogColumns: Sendable {
         w.count(.idOrigP, UInt64(c.originator.port), &out)
         w.address(.idRespH, c.responder.address, &out)
         w.count(.idRespP, UInt64(c.responder.port), &out)
+        if policies.contains(.vlanContext) {
+            vlanField(.idCtxVlan, c.vlan, to: &w, &out)
+            vlanField(.idCtxInnerVlan, c.innerVLAN, to: &w, &out)
+        }
         w.word(.proto, c.transport.description, &out)
         if let service = c.service { w.text(.service, service, &out) } else { w.unset(.service, &out) }
         if hasDuration {
@@ -348,6 +413,14 @@ public struct ConnLogColumns: Sendable {
         w.unset(.tunnelParents, &out)
         w.count(.ipProto, UInt64(c.ipProtocol), &out)
         if communityID { w.text(.communityId, c.communityID, &out) }
+        if policies.contains(.l2Addresses) {
+            l2Field(.origL2Addr, c.originatorL2Address, to: &w, &out)
+            l2Field(.respL2Addr, c.responderL2Address, to: &w, &out)
+        }
+        if policies.contains(.vlan) {
+            vlanField(.vlan, c.vlan, to: &w, &out)
+            vlanField(.innerVlan, c.innerVLAN, to: &w, &out)
+        }
         if extras && !zeek {
             if let s = c.tcpState { w.word(.tcpState, s.description, &out) } else { w.unset(.tcpState, &out) }
             if let e = c.endReason { w.word(.endReason, e.description, &out) } else { w.unset(.endReason, &out) }
@@ -389,7 +462,7 @@ public struct ZeekLogWriter: ConnLogRowWriter {
     public func header(opened: String) -> String {
         var s = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#open\t\(opened)\n"
         s += "#fields\t" + columns.names(zeek: true).joined(separator: "\t") + "\n"
-        s += "#types\t" + (ConnLogColumns.zeekTypes + (columns.communityID ? ["string"] : [])).joined(separator: "\t") + "\n"
+        s += "#types\t" + columns.zeekTypes.joined(separator: "\t") + "\n"
         return s
     }
 

@@ -80,6 +80,67 @@ public struct FlowTracker {
         }
     }
 
+    /// Reads several capture files as one capture, merged by timestamp the way
+    /// `mergecap` merges them (a streaming k-way merge: one packet per file in memory),
+    /// so connections that span the files are tracked as one and timers fire at the
+    /// right packets whatever the order of `paths`. One file reads as ``run(file:filter:progress:_:)``.
+    ///
+    /// A file that cannot be opened, whose link type cannot be decoded, or that is
+    /// damaged is reported to `failure` with its path and left out; the others go on.
+    /// Call ``finish(_:)`` after the last call.
+    /// - Parameter progress: called every 16 384 packets with the packets and file bytes read so far.
+    public mutating func run(files paths: [String], filter: String? = nil,
+                             progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
+                             failure: (_ path: String, _ error: CaptureError) -> Void,
+                             _ handler: (ConnectionEvent) -> Void) {
+        if paths.count == 1 {
+            do throws(CaptureError) { try run(file: paths[0], filter: filter, progress: progress, handler) } catch { failure(paths[0], error) }
+            return
+        }
+        var merge = PcapMerge(paths: paths, filter: filter)
+        var decoders: [PacketDecoder?] = merge.linkTypes.map {
+            try? PacketDecoder(linkType: LinkType(rawValue: $0), verifyChecksums: configuration.verifyChecksums)
+        }
+        var counts = Array(repeating: 0, count: paths.count)
+        var packet = DecodedPacket()
+        var time = Timestamp(nanoseconds: 0)
+        var tracker = self.tracker
+        var stats = packetStatistics
+        var count = 0
+        defer {
+            for (i, n) in counts.enumerated() where n > 0 { stats.addLinkType(LinkType(rawValue: merge.linkTypes[i]), packets: n) }
+            self.tracker = tracker
+            packetStatistics = stats
+        }
+        for (i, decoder) in decoders.enumerated() where decoder == nil && merge.linkTypes[i] != 0 {
+            let type = merge.linkTypes[i]
+            failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type)))
+        }
+        while true {
+            let source: Int?
+            do throws(PcapMerge.SourceError) {
+                source = try merge.next { source, meta, bytes in
+                    guard let decoder = decoders[source] else { return -1 }
+                    decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                    time = meta.timestamp
+                    return source
+                }
+            } catch {
+                failure(paths[error.source], error.error)
+                decoders[error.source] = nil
+                continue
+            }
+            guard let source else { break }
+            guard source >= 0 else { continue }
+            count += 1
+            counts[source] += 1
+            let current = packet
+            stats.add(current)
+            tracker.process(current, at: time, handler)
+            if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
+        }
+    }
+
     /// Tracks a live capture until `shouldStop` says so or `maxPackets` have been read.
     ///
     /// While the wire is silent the tracker's timers are driven by the clock, so idle
@@ -141,10 +202,9 @@ public struct FlowTracker {
                               configuration: TrackerConfiguration = TrackerConfiguration())
         -> AsyncThrowingStream<ConnectionEvent, any Error> {
         eventStream(configuration) { pipeline, yield in
-            for path in files {
-                try pipeline.run(file: path, filter: filter, yield)
-                if Task.isCancelled { break }
-            }
+            var first: CaptureError?
+            pipeline.run(files: files, filter: filter, failure: { _, error in first = first ?? error }, yield)
+            if let first { throw first }
         }
     }
 

@@ -122,7 +122,7 @@ public struct ConnCommand: ParsableCommand {
     /// Runs the command, writing to the given sinks, and returns the exit status.
     public func execute(out: inout some TextSink, err: inout some TextSink, terminal: Bool = false) -> ExitStatus {
         let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? (terminal ? .table : .zeek)
-        let columns = ConnLogColumns(communityID: communityID)
+        let columns = ConnLogColumns(communityID: communityID, policies: tracking.policyColumns)
         var configuration = tracking.configuration(communityID: communityID)
         // Zeek's columns have no kernel-style state; the table, JSON and CSV (tcp_state),
         // --state and --sort state use it.

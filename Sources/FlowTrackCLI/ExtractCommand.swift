@@ -107,35 +107,34 @@ public struct ExtractCommand: ParsableCommand {
         // Pass 2: the same tracking again, writing the packets attributed to them.
         var tracker = ConnectionTracker(configuration: configuration)
         var writer: PcapWriter?
-        var linkType: Int32?
         var written = 0
-        for path in tracking.files {
-            do throws(CaptureError) {
-                var file = try PcapFile(path: path, filter: tracking.filter)
-                if linkType == nil {
-                    linkType = file.linkType
-                    writer = try PcapWriter(path: output, linkType: file.linkType, snapshotLength: max(file.snapshotLength, 65535))
-                } else if linkType != file.linkType {
-                    err.writeError("\(path): link type \(file.linkTypeName) differs from the first file's; one pcap holds one link type")
-                    return .failure
-                }
-                let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
-                var packet = DecodedPacket()
-                while try file.next({ meta, bytes in
+        // The files merged by time exactly as pass 1 read them.
+        var merge = PcapMerge(paths: tracking.files, filter: tracking.filter)
+        let decoders = merge.linkTypes.map { try? PacketDecoder(linkType: LinkType(rawValue: $0), verifyChecksums: configuration.verifyChecksums) }
+        if let first = merge.linkTypes.first(where: { $0 != 0 }) {
+            if let other = merge.linkTypes.firstIndex(where: { $0 != 0 && $0 != first }) {
+                err.writeError("\(tracking.files[other]): link type \(linkTypeName(merge.linkTypes[other])) differs from the first file's; one pcap holds one link type")
+                return .failure
+            }
+            do throws(CaptureError) { writer = try PcapWriter(path: output, linkType: first, snapshotLength: 262_144) } catch {
+                err.writeError("\(error)")
+                return .failure
+            }
+        }
+        var packet = DecodedPacket()
+        while true {
+            do throws(PcapMerge.SourceError) {
+                guard try merge.next({ source, meta, bytes in
+                    guard let decoder = decoders[source] else { return }
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
                     tracker.process(packet, at: meta.timestamp) { _ in }
                     if let id = tracker.lastConnectionID, ids.contains(id) {
                         writer?.write(meta, bytes: bytes)
                         written += 1
                     }
-                    return true
-                }) != nil {}
+                }) != nil else { break }
             } catch {
-                // Pass 1 already reported damaged files; the packets before the damage are written.
-                if error.isDamagedRecord { continue }
-                err.writeError("\(error)")
-                status = ExitStatus(error)
-                break
+                continue  // pass 1 reported it; the packets before the damage are written
             }
         }
         do throws(CaptureError) { try writer?.flush() } catch {

@@ -10,9 +10,13 @@ struct ProgressBar {
     var drawn = false
 
     /// A bar for `path`, or `nil` when none should be shown.
-    init?(path: String, quiet: Bool) {
-        guard !quiet, StandardStream.isTerminal(StandardStream.error),
-              let size = StandardStream.fileSize(path), size > 50_000_000 else { return nil }
+    init?(path: String, quiet: Bool) { self.init(paths: [path], quiet: quiet) }
+
+    /// One bar for files read together (their sizes added), or `nil` when none should be shown.
+    init?(paths: [String], quiet: Bool) {
+        guard !quiet, StandardStream.isTerminal(StandardStream.error) else { return nil }
+        let size = paths.reduce(0) { $0 + (StandardStream.fileSize($1) ?? 0) }
+        guard size > 50_000_000 else { return nil }
         total = size
     }
 

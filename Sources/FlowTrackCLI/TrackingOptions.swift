@@ -37,6 +37,39 @@ public struct TrackingOptions: ParsableArguments {
     @Option(name: .customLong("community-id-seed"), help: "Community ID seed (0-65535).")
     public var communityIDSeed: UInt16 = 0
 
+    /// Likely server ports.
+    @Option(name: .customLong("likely-server-ports"),
+            help: "Ports that orient connections whose first packet is not a plain SYN: zeek (default: Zeek's full set), zeek-bare (what 'zeek -b' has: the UDP tunnel ports), none, or sets such as 'tcp:80,443,8000-8080 udp:53'.")
+    public var likelyServerPorts: String = "zeek"
+
+    /// ignore_checksums_nets.
+    @Option(name: .customLong("ignore-checksums-nets"),
+            help: "Comma-separated CIDRs whose packets (by source address) are not checksum-verified (Zeek's ignore_checksums_nets).")
+    public var ignoreChecksumsNets: String?
+
+    /// VLAN-aware key.
+    @Flag(name: .customLong("vlan-key"),
+          help: "Key connections by their VLAN IDs too (Zeek's vlan_fivetuple): adds id.ctx.vlan and id.ctx.inner_vlan after id.resp_p.")
+    public var vlanKey = false
+
+    /// vlan-logging.
+    @Flag(name: .customLong("vlan"), help: "Add the vlan and inner_vlan columns of the creating packet (Zeek's vlan-logging).")
+    public var vlanColumns = false
+
+    /// mac-logging.
+    @Flag(name: .customLong("mac"), help: "Add orig_l2_addr and resp_l2_addr, the creating packet's MAC addresses (Zeek's mac-logging).")
+    public var macColumns = false
+
+    /// SCTP by ports.
+    @Flag(name: .customLong("sctp-ports"),
+          help: "Key SCTP associations by their ports (conntrack's way, and --timeouts conntrack's default); Zeek keys SCTP with ports 0.")
+    public var sctpPorts = false
+
+    /// No DNS/NTP rules.
+    @Flag(name: .customLong("no-analyzer-flips"),
+          help: "Do not apply Zeek's DNS and NTP rules (turning a connection around on a response or server message; ending DNS after 10 s of quiet).")
+    public var noAnalyzerFlips = false
+
     /// No progress bar.
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "No progress bar on standard error for large files.")
     public var quiet = false
@@ -52,6 +85,14 @@ public struct TrackingOptions: ParsableArguments {
             for item in localNets.split(separator: ",") where Subnet(Self.trim(item)) == nil {
                 throw ValidationError("--local-nets: '\(item)' is not a CIDR such as 10.0.0.0/8 or fd00::/8")
             }
+        }
+        if let ignoreChecksumsNets {
+            for item in ignoreChecksumsNets.split(separator: ",") where Subnet(Self.trim(item)) == nil {
+                throw ValidationError("--ignore-checksums-nets: '\(item)' is not a CIDR such as 10.0.0.0/8 or fd00::/8")
+            }
+        }
+        if LikelyServerPorts(parsing: likelyServerPorts) == nil {
+            throw ValidationError("--likely-server-ports must be zeek, zeek-bare, none or sets such as 'tcp:80,443 udp:53' (got '\(likelyServerPorts)')")
         }
     }
 
@@ -69,30 +110,45 @@ public struct TrackingOptions: ParsableArguments {
         if let localNets {
             c.localNetworks = localNets == "none" ? nil : LocalNetworks(localNets.split(separator: ",").compactMap { Subnet(Self.trim($0)) })
         }
+        if let ignoreChecksumsNets {
+            c.ignoreChecksumNetworks = LocalNetworks(ignoreChecksumsNets.split(separator: ",").compactMap { Subnet(Self.trim($0)) })
+        }
+        c.likelyServerPorts = LikelyServerPorts(parsing: likelyServerPorts) ?? .zeekDefault
+        c.vlanInKey = vlanKey
+        c.recordVLANs = vlanColumns
+        c.recordL2Addresses = macColumns
+        if sctpPorts { c.sctpPorts = true }
+        c.analyzerFlips = !noAnalyzerFlips
         return c
+    }
+
+    /// The extra Zeek columns the options ask for.
+    public var policyColumns: ConnLogColumns.Policies {
+        var extras: ConnLogColumns.Policies = []
+        if vlanKey { extras.insert(.vlanContext) }
+        if vlanColumns { extras.insert(.vlan) }
+        if macColumns { extras.insert(.l2Addresses) }
+        return extras
     }
 
     /// Reads every file into `pipeline`, reporting ended and remaining connections to
     /// `handle`; errors go to `err` as one line each. Returns the exit status.
     func track(_ pipeline: inout FlowTracker, err: inout some TextSink, _ handle: (ConnectionEvent) -> Void) -> ExitStatus {
         var status = ExitStatus.success
-        for path in files {
-            var bar = ProgressBar(path: path, quiet: quiet)
-            do throws(CaptureError) {
-                try pipeline.run(file: path, filter: filter, progress: bar == nil ? nil : { bar?.update(packets: $0, bytes: $1) }, handle)
-                bar?.finish()
-            } catch {
-                bar?.finish()
-                err.writeError("\(error)")
-                status = ExitStatus(error)
-                if error.isDamagedRecord { continue }
-                break
-            }
-        }
+        // Several files are one capture, merged by time; one progress bar for all of them.
+        var bar = ProgressBar(paths: files, quiet: quiet)
+        pipeline.run(files: files, filter: filter, progress: bar == nil ? nil : { bar?.update(packets: $0, bytes: $1) },
+                     failure: { path, error in
+                         bar?.finish()
+                         err.writeError(files.count > 1 ? "\(path): \(error)" : "\(error)")
+                         if status == .success { status = ExitStatus(error) }
+                     }, handle)
+        bar?.finish()
         pipeline.finish(handle)
         if pipeline.statistics.evictions > 0 {
             err.writeError("\(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)")
         }
+        for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") { err.writeError("warning: \(warning)") }
         return status
     }
 }

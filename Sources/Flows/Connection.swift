@@ -103,6 +103,19 @@ public struct Connection: Sendable, Equatable {
     public var communityID: String
     /// Why it ended, once it has.
     public var endReason: EndReason?
+    /// The outer VLAN ID of the packet that created the connection, when VLANs are
+    /// recorded (``TrackerConfiguration/recordVLANs`` or ``TrackerConfiguration/vlanInKey``)
+    /// and it had a tag; Zeek's `vlan` (vlan-logging) and `id.ctx.vlan` (VLAN key).
+    public var vlan: UInt16?
+    /// The inner (second) VLAN ID of the creating packet, under the same conditions; Zeek's `inner_vlan`.
+    public var innerVLAN: UInt16?
+    /// The originator's link-layer address, from the packet that created the connection
+    /// (its source or, when the connection was turned around, its destination), when
+    /// ``TrackerConfiguration/recordL2Addresses`` is on and the address is not all zero;
+    /// Zeek's `orig_l2_addr` (mac-logging).
+    public var originatorL2Address: MACAddress?
+    /// The responder's link-layer address, likewise; Zeek's `resp_l2_addr`.
+    public var responderL2Address: MACAddress?
 
     /// `lastTime − startTime`.
     public var duration: Int64 { lastTime.nanoseconds - startTime.nanoseconds }

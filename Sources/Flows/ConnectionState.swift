@@ -220,6 +220,16 @@ struct ConnectionFlags: OptionSet {
     static let firstSynFromB = ConnectionFlags(rawValue: 1 << 12)
     /// The attempt timer is pending, due `tcp_attempt_delay` after the first packet.
     static let attemptAtStart = ConnectionFlags(rawValue: 1 << 13)
+
+    // UDP only (bits the TCP-only flags above use for TCP):
+    /// Zeek's DNS analyzer is attached (the responder port was a DNS port at creation);
+    /// `expireDue` is its 10 s check.
+    static let dnsAnalyzer = ConnectionFlags(rawValue: 1 << 14)
+    /// The DNS analyzer accepted its first message.
+    static let dnsFirstSeen = ConnectionFlags(rawValue: 1 << 9)
+    /// NTP turned the connection around on a message from the originator / responder slot.
+    static let ntpFlippedByOriginator = ConnectionFlags(rawValue: 1 << 10)
+    static let ntpFlippedByResponder = ConnectionFlags(rawValue: 1 << 15)
 }
 
 /// The state FlowTrack keeps for one connection in the flow table: 168 bytes,
@@ -267,4 +277,24 @@ struct ConnectionState {
     var expire2Due: Int64 { flags.contains(.closeComplete) ? 0 : laterDue }
     /// The delete timer, once the close is complete.
     var deleteDue: Int64 { flags.contains(.closeComplete) ? laterDue : 0 }
+}
+
+/// Facts of the packet that created a connection that only some outputs show: its
+/// VLAN IDs and link-layer addresses (by key endpoint, so flips need no bookkeeping).
+struct LinkFacts {
+    /// VLAN IDs with bit 12 set when present (0: no tag).
+    var vlan: UInt16 = 0
+    var innerVLAN: UInt16 = 0
+    /// Link-layer addresses of key endpoints A and B.
+    var addressA: MACAddress = .zero
+    var addressB: MACAddress = .zero
+
+    init() {}
+
+    init(_ p: DecodedPacket, fromA: Bool) {
+        if p.vlanCount > 0 { vlan = p.outerVLAN & 0xFFF | 0x1000 }
+        if p.vlanCount > 1 { innerVLAN = p.innerVLAN & 0xFFF | 0x1000 }
+        addressA = fromA ? p.linkSource : p.linkDestination
+        addressB = fromA ? p.linkDestination : p.linkSource
+    }
 }

@@ -31,6 +31,18 @@ public struct ConnectionTracker {
     let ns: Timeouts
     /// Whether the kernel-style TCP state is followed (configured, or needed by the conntrack profile).
     let kernelStates: Bool
+    /// Whether SCTP is keyed by its ports (configured, or by profile).
+    let sctpPorts: Bool
+    /// Whether the DNS and NTP rules run (configured, and the Zeek profile).
+    let analyzerRules: Bool
+    /// Whether ``linkFacts`` is kept.
+    let keepsLinkFacts: Bool
+    /// VLAN facts and link-layer addresses of the creating packet, by entry (only when
+    /// VLANs or MAC addresses are recorded; empty otherwise).
+    var linkFacts: [LinkFacts] = []
+    /// VLAN-aware keys: the context number of each VLAN pair seen, and the last lookup.
+    var vlanContexts: [UInt32: UInt16] = [:]
+    var lastVLANPair: (pair: UInt32, context: UInt16) = (0, 0)
 
     /// Timeouts in nanoseconds.
     struct Timeouts {
@@ -50,6 +62,9 @@ public struct ConnectionTracker {
         self.configuration = configuration
         ns = Timeouts(configuration)
         kernelStates = configuration.kernelStates || configuration.profile == .conntrack
+        sctpPorts = configuration.sctpPorts ?? (configuration.profile == .conntrack)
+        analyzerRules = configuration.analyzerFlips && configuration.profile == .zeek
+        keepsLinkFacts = configuration.recordVLANs || configuration.vlanInKey || configuration.recordL2Addresses
         table = FlowTable(capacity: min(configuration.maxFlows, 1 << 10))
     }
 
@@ -67,12 +82,19 @@ public struct ConnectionTracker {
     /// - Parameter emit: receives the events asked for in the configuration, in packet order.
     public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
         let t = time.nanoseconds
+        if t < now, now != .min {
+            statistics.timeWentBackwards += 1
+            statistics.largestBackwardStep = max(statistics.largestBackwardStep, now - t)
+        }
         advance(to: time, emit)
         statistics.packets += 1
         lastConnectionID = nil
         guard p.ipVersion != 0 else { statistics.nonIP += 1; return }
         guard p.malformed == nil else { statistics.malformed += 1; return }
-        if configuration.verifyChecksums, p.ipChecksum == .bad { statistics.badIPChecksums += 1; return }
+        // `ignore_checksums_nets` exempts packets by their IP source address.
+        var verify = configuration.verifyChecksums
+        if verify, let exempt = configuration.ignoreChecksumNetworks, exempt.contains(p.source) { verify = false }
+        if verify, p.ipChecksum == .bad { statistics.badIPChecksums += 1; return }
         if p.isNonFirstFragment { statistics.fragments += 1; return }
 
         let transport: TransportProtocol
@@ -100,10 +122,9 @@ public struct ConnectionTracker {
                 destinationPort = UInt16(p.icmp.code)
                 canonical = false
             }
-        case 132 where p.layers.contains(.sctp):
-            // Zeek has no SCTP analyzer and keys SCTP with ports 0; FlowTrack keys
-            // associations by their ports (as conntrack does), so the Community ID
-            // follows the spec.
+        case 132 where sctpPorts && p.layers.contains(.sctp):
+            // Zeek has no SCTP analyzer and keys SCTP with ports 0 (the default case);
+            // keyed by its ports, as conntrack does, the Community ID follows the spec.
             transport = .unknown
             sourcePort = p.sourcePort; destinationPort = p.destinationPort
         default:
@@ -111,7 +132,9 @@ public struct ConnectionTracker {
         }
 
         let source = Endpoint(p.source, sourcePort), destination = Endpoint(p.destination, destinationPort)
-        let key = FlowKey(ipProtocol: p.ipProtocol.rawValue, source: source, destination: destination, canonical: canonical)
+        let context = configuration.vlanInKey && p.vlanCount > 0 ? vlanContext(p) : 0
+        let key = FlowKey(ipProtocol: p.ipProtocol.rawValue, source: source, destination: destination, canonical: canonical,
+                          context: context)
         let fromA = key.isFromA(source: p.source, port: sourcePort)
         var e: Int
         var created = false
@@ -132,7 +155,13 @@ public struct ConnectionTracker {
         var c = table[e]
         lastConnectionID = c.serial
 
-        let verify = configuration.verifyChecksums
+        if verify, transport != .unknown {
+            switch p.transportChecksum {
+            case .good: statistics.verifiedTransportChecksums += 1
+            case .bad: statistics.verifiedTransportChecksums += 1; statistics.badTransportChecksums += 1
+            default: break
+            }
+        }
         let wantStates = configuration.events.contains(.stateChanged)
         let before = wantStates ? Self.reportedState(c) : 0
         switch transport {
@@ -144,7 +173,7 @@ public struct ConnectionTracker {
             rares.store(r, &c.rare)
         case .udp:
             var r = rares.load(c.rare)
-            Self.processUDP(&c, &r, p, fromA: fromA, time: t, verify: verify)
+            Self.processUDP(&c, &r, p, fromA: fromA, time: t, verify: verify, analyzers: analyzerRules ? key : nil)
             schedule(&c, e, &r, [], time: t)
             rares.store(r, &c.rare)
         case .icmp:
@@ -217,7 +246,11 @@ public struct ConnectionTracker {
         }
         c.serial = nextSerial
         nextSerial += 1
-        if !shouldFlipAtCreation(p, transport) == fromA { c.flags.insert(.origIsA) }
+        // A flip at creation goes through `Connection::FlipRoles` like any other: the
+        // history starts with `^` (ZEEK_ENCAPSULATION §4b).
+        let flip = shouldFlipAtCreation(p, transport)
+        if flip != fromA { c.flags.insert(.origIsA) }
+        if flip { c.history.append(UInt8(ascii: "^")) }
         // Zeek: TCP starts with the UDP inactivity timeout until the handshake is done.
         let timeout: Int64
         switch transport {
@@ -226,7 +259,20 @@ public struct ConnectionTracker {
         case .icmp: timeout = ns.icmpInactivity
         case .unknown: timeout = ns.unknownInactivity
         }
+        if analyzerRules, transport == .udp {
+            // Zeek attaches its DNS analyzer by the responder port; its expire timer
+            // checks 10 s after creation and every 10 s after that.
+            let respPort = c.origIsA ? key.b.port : key.a.port
+            if Self.dnsPorts.contains(respPort) {
+                c.flags.insert(.dnsAnalyzer)
+                c.expireDue = time + Self.dnsSessionTimeout
+            }
+        }
         let e = table.insert(key, c)
+        if keepsLinkFacts {
+            if linkFacts.count <= e { linkFacts.append(contentsOf: repeatElement(LinkFacts(), count: e + 1 - linkFacts.count)) }
+            linkFacts[e] = LinkFacts(p, fromA: fromA)
+        }
         statistics.connections += 1
         statistics.peakFlows = max(statistics.peakFlows, table.count)
         if configuration.profile == .zeek {
@@ -237,6 +283,27 @@ public struct ConnectionTracker {
         }
         rearm(e, RareState())
         return e
+    }
+
+    /// The key context of a tagged packet's VLAN pair (``FlowKey/context``): numbers from
+    /// 1 in the order pairs are first seen; beyond 65 535 pairs the rest share the last.
+    mutating func vlanContext(_ p: DecodedPacket) -> UInt16 {
+        let outer = UInt32(p.outerVLAN & 0xFFF) | 0x1000
+        let inner = p.vlanCount > 1 ? UInt32(p.innerVLAN & 0xFFF) | 0x1000 : 0
+        let pair = outer << 13 | inner
+        if pair == lastVLANPair.pair { return lastVLANPair.context }
+        let context: UInt16
+        if let known = vlanContexts[pair] {
+            context = known
+        } else if vlanContexts.count < Int(UInt16.max) {
+            context = UInt16(vlanContexts.count + 1)
+            vlanContexts[pair] = context
+        } else {
+            statistics.vlanContextOverflows += 1
+            return UInt16.max
+        }
+        lastVLANPair = (pair, context)
+        return context
     }
 
     /// ZEEK_SEMANTICS §2.1: flip at creation when the first packet looks like it came from a server.
@@ -346,8 +413,10 @@ public struct ConnectionTracker {
 
     // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)
 
+    /// One UDP packet (ZEEK_SEMANTICS §7.1). With `analyzers` (the connection's key), the
+    /// DNS and NTP rules that turn a connection around run too (ZEEK_ENCAPSULATION §4f).
     static func processUDP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
-                           verify: Bool) {
+                           verify: Bool, analyzers key: FlowKey? = nil) {
         let isOrig = fromA == c.origIsA
         if verify, p.transportChecksum == .bad {
             let letter = fromA ? Self.bump(&r.a.badChecksums) : Self.bump(&r.b.badChecksums)
@@ -364,7 +433,59 @@ public struct ConnectionTracker {
         } else {
             c.b.flags.insert(.active); c.b.payloadBytes &+= data
         }
+        if let key, Self.analyzerFlips(&c, p, key: key, isOrig: isOrig) {
+            // Zeek's UDP adapter keeps its per-direction counters and states in
+            // originator/responder slots that a flip does not swap: the values recorded
+            // so far stay with the originator slot, which now names the other endpoint.
+            let (aBytes, aActive) = (c.a.payloadBytes, c.a.flags.contains(.active))
+            c.a.payloadBytes = c.b.payloadBytes
+            if c.b.flags.contains(.active) { c.a.flags.insert(.active) } else { c.a.flags.remove(.active) }
+            c.b.payloadBytes = aBytes
+            if aActive { c.b.flags.insert(.active) } else { c.b.flags.remove(.active) }
+            // ConnSize swapped its counters and then counts this packet with the
+            // direction it arrived in: it goes to the new owner of that slot.
+            Self.count(&c, fromA: !fromA, ipBytes: ipBytes)
+            return
+        }
         Self.count(&c, fromA: fromA, ipBytes: ipBytes)
+    }
+
+    /// UDP ports Zeek's DNS analyzer is attached to.
+    static let dnsPorts: Set<UInt16> = [53, 137, 5353, 5355]
+    /// `dns_session_timeout`.
+    static let dnsSessionTimeout: Int64 = 10_000_000_000
+
+    /// Zeek's DNS and NTP analyzers (attached by the responder port) turning a UDP
+    /// connection around; returns whether this packet did. Reads the first payload bytes only.
+    static func analyzerFlips(_ c: inout ConnectionState, _ p: DecodedPacket, key: FlowKey, isOrig: Bool) -> Bool {
+        let (origin, responder) = c.origIsA ? (key.a, key.b) : (key.b, key.a)
+        let head = p.payloadHead
+        if c.flags.contains(.dnsAnalyzer) {
+            // `DNS_Interpreter::ParseMessage`: a message shorter than the header, or one
+            // whose opcode is not QUERY/NOTIFY/UPDATE (NetBIOS aside), is skipped; the
+            // first accepted one, if it is a response sent by the originator, turns the
+            // connection around unless the responder address is multicast.
+            guard !c.flags.contains(.dnsFirstSeen), p.capturedPayloadLength >= 12, p.udpLength - 8 >= 12 else { return false }
+            let flags = UInt16(truncatingIfNeeded: head >> 32)
+            let opcode = flags >> 11 & 0xF
+            if opcode != 0, opcode != 4, opcode != 5, origin.port != 137, responder.port != 137 { return false }
+            c.flags.insert(.dnsFirstSeen)
+            guard flags & 0x8000 != 0, isOrig else { return false }
+            let multicast = responder.address.isIPv4
+                ? UInt32(truncatingIfNeeded: responder.address.low) >> 24 == 224 : responder.address.high >> 56 == 0xFF
+            if multicast { return false }
+            c.flip()
+            return true
+        }
+        // NTP (port 123): a server-mode message (4) from the originator or a client-mode
+        // one (3) from the responder turns the connection around, once per direction.
+        guard responder.port == 123, p.capturedPayloadLength >= 1 else { return false }
+        let mode = UInt8(truncatingIfNeeded: head >> 56) & 7
+        let guardFlag: ConnectionFlags = isOrig ? .ntpFlippedByOriginator : .ntpFlippedByResponder
+        guard (mode == 4 && isOrig) || (mode == 3 && !isOrig), !c.flags.contains(guardFlag) else { return false }
+        c.flags.insert(guardFlag)
+        c.flip()
+        return true
     }
 
     static func processICMP(_ c: inout ConnectionState, _ p: DecodedPacket, fromA: Bool, time: Int64, verify: Bool) {

@@ -116,6 +116,10 @@ extension ConnectionTracker {
                 if orig.state == .synSent || orig.state == .synAckSent, resp.state == .inactive {
                     return end(e, reason: .timeout, emit)
                 }
+            case .expire where c.transport == .udp:
+                // `DNS_Analyzer::ExpireTimer`: ends the connection after 9 s of quiet, else checks again in 10 s.
+                if now - c.lastTime >= Self.dnsSessionTimeout - 1_000_000_000 { return end(e, reason: .timeout, emit) }
+                table[e].expireDue = now + Self.dnsSessionTimeout
             case .expire:
                 let o = c.origIsA ? c.a : c.b, r = c.origIsA ? c.b : c.a
                 if c.lastTime + ns.linger < now {
@@ -297,6 +301,18 @@ extension ConnectionTracker {
         }
         connection.service = Services.name(c.transport, port: connection.server.port)
         connection.id = c.serial
+        if keepsLinkFacts, e < linkFacts.count {
+            let facts = linkFacts[e]
+            if configuration.recordVLANs || configuration.vlanInKey {
+                if facts.vlan != 0 { connection.vlan = facts.vlan & 0xFFF }
+                if facts.innerVLAN != 0 { connection.innerVLAN = facts.innerVLAN & 0xFFF }
+            }
+            if configuration.recordL2Addresses {
+                let (o, r) = c.origIsA ? (facts.addressA, facts.addressB) : (facts.addressB, facts.addressA)
+                if !o.isZero { connection.originatorL2Address = o }
+                if !r.isZero { connection.responderL2Address = r }
+            }
+        }
         return connection
     }
 }

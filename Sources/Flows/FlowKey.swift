@@ -37,12 +37,18 @@ public struct FlowKey: Hashable, Sendable {
     public var ipProtocol: UInt8
     /// Bit 0: IPv6; bit 1: kept in the order seen (one-way ICMP).
     @usableFromInline var flags: UInt8
+    /// What else tells connections with the same 5-tuple apart (0: nothing): with a
+    /// VLAN-aware key, the tracker's number for the packet's VLAN pair. Fills the two
+    /// bytes that padding would take, so the key stays 40 bytes.
+    public var context: UInt16
 
     /// Makes the key for a packet from `source` to `destination`.
     ///
-    /// - Parameter canonical: `false` keeps the order as seen (one-way ICMP types).
+    /// - Parameters:
+    ///   - canonical: `false` keeps the order as seen (one-way ICMP types).
+    ///   - context: what else separates connections with the same 5-tuple (``context``).
     @inlinable
-    public init(ipProtocol: UInt8, source: Endpoint, destination: Endpoint, canonical: Bool = true) {
+    public init(ipProtocol: UInt8, source: Endpoint, destination: Endpoint, canonical: Bool = true, context: UInt16 = 0) {
         let s = source, d = destination
         let swap = canonical && Self.less(d, s)
         let a = swap ? d : s, b = swap ? s : d
@@ -50,6 +56,7 @@ public struct FlowKey: Hashable, Sendable {
         bHigh = b.address.high; bLow = b.address.low; bPort = b.port
         self.ipProtocol = ipProtocol
         flags = (a.address.isIPv4 ? 0 : 1) | (canonical ? 0 : 2)
+        self.context = context
     }
 
     /// Whether `x` sorts before `y`: addresses as 128-bit values, then ports.
@@ -87,7 +94,7 @@ public struct FlowKey: Hashable, Sendable {
         h = (h ^ aLow) &* 0xBF58_476D_1CE4_E5B9
         h = (h ^ bHigh) &* 0x94D0_49BB_1331_11EB
         h = (h ^ bLow) &* 0x9E37_79B9_7F4A_7C15
-        h ^= UInt64(aPort) << 40 | UInt64(bPort) << 16 | UInt64(ipProtocol) << 8 | UInt64(flags)
+        h ^= UInt64(context) << 48 ^ UInt64(aPort) << 32 | UInt64(bPort) << 16 | UInt64(ipProtocol) << 8 | UInt64(flags)
         h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
         return h ^ (h >> 29)
     }

@@ -238,15 +238,21 @@ extension ConnectionTracker {
                       base: UInt64, len: Int) -> Actions {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
         var actions: Actions = []
-        let eBefore = e.state, qBefore = q.state
+        /// `TCP_Endpoint::SetState`: leaving the handshake states while the peer is still in
+        /// one switches the connection to the TCP inactivity timeout (ZEEK_ENCAPSULATION §4a).
+        /// The order of the calls matters: on a SYN-ACK the peer moves first.
+        func set(_ s: inout Side, peer: EndpointState, _ new: EndpointState) {
+            if new != s.state, !new.isHandshake, s.state.isHandshake, peer.isHandshake { actions.insert(.handshakeDone) }
+            s.setState(new)
+        }
         /// A FIN closes the side, a RST resets it; either may end the connection.
         func closeOrReset(_ e: inout Side) {
             if fin {
-                e.setState(.closed)
+                set(&e, peer: q.state, .closed)
                 actions.insert(.closeIncomplete)
             }
             if rst {
-                e.setState(.reset)
+                set(&e, peer: q.state, .reset)
                 actions.insert(.closeIncomplete)
             }
         }
@@ -254,16 +260,16 @@ extension ConnectionTracker {
         case .inactive:
             if syn {
                 if isOrig {
-                    e.setState(ack ? .synAckSent : .synSent)
+                    set(&e, peer: q.state, ack ? .synAckSent : .synSent)
                     actions.insert(.attempt)
                 } else {
                     if !ack, q.state == .synAckSent, base & 0xFFFF_FFFF == e.start & 0xFFFF_FFFF {
                         // SYN/SYN-ACK reversal: the SYN-ACK was captured before the SYN.
                         c.flip()
-                        q.setState(.established)
+                        set(&q, peer: e.state, .established)
                     }
-                    if q.state == .synSent { q.setState(.established) }
-                    e.setState(.established)
+                    if q.state == .synSent { set(&q, peer: e.state, .established) }
+                    set(&e, peer: q.state, .established)
                     if q.state != .partial { c.flags.insert(.established) }
                 }
             }
@@ -273,38 +279,33 @@ extension ConnectionTracker {
                 if !isOrig, len == 0, origSide.state == .synSent {
                     // An ACK before the SYN-ACK: stays INACTIVE.
                 } else if ack, q.state == .established {
-                    e.setState(.established)
+                    set(&e, peer: q.state, .established)
                 } else {
-                    e.setState(.partial)
+                    set(&e, peer: q.state, .partial)
                 }
             }
         case .synSent, .synAckSent:
             closeOrReset(&e)
         case .partial, .established:
-            if syn, e.state == .partial, q.state == .inactive, !ack { e.setState(.synSent) }
+            if syn, e.state == .partial, q.state == .inactive, !ack { set(&e, peer: q.state, .synSent) }
             if fin, !rst {
-                e.setState(.closed)
+                set(&e, peer: q.state, .closed)
                 // A FIN followed by a RST from the peer counts as a normal close.
-                if q.state == .reset, q.prevState == .closed { q.setState(.closed) }
+                if q.state == .reset, q.prevState == .closed { set(&q, peer: e.state, .closed) }
                 actions.insert(.closeIncomplete)
             }
             if rst {
-                e.setState(.reset)
+                set(&e, peer: q.state, .reset)
                 actions.insert(.closeIncomplete)
             }
         case .closed:
             // After a FIN exchange a RST changes nothing; a RST after our FIN alone resets.
             if rst, q.state != .closed {
-                e.setState(.reset)
+                set(&e, peer: q.state, .reset)
                 if !e.flags.contains(.didClose) { actions.insert(.closeIncomplete) }
             }
         case .reset:
             break
-        }
-        // Leaving the handshake while the peer is still in it switches to the TCP inactivity timeout.
-        if (eBefore.isHandshake && !e.state.isHandshake && q.state.isHandshake)
-            || (qBefore.isHandshake && !q.state.isHandshake && e.state.isHandshake) {
-            actions.insert(.handshakeDone)
         }
         return actions
     }

@@ -14,8 +14,34 @@ public struct TrackerConfiguration: Sendable {
     /// Which timeouts apply.
     public var profile: TimeoutProfile = .zeek
     /// Verify IPv4, TCP, UDP and ICMP checksums; packets with bad ones record `C`/`c`
-    /// (TCP, UDP) and are otherwise ignored, as Zeek does without `-C`.
-    public var verifyChecksums = true
+    /// (TCP, UDP) and are otherwise ignored, as Zeek does without `-C`. The default is
+    /// the decoder's (``PacketDecoder/verifiesChecksumsByDefault``), so the two agree.
+    public var verifyChecksums = PacketDecoder.verifiesChecksumsByDefault
+    /// Zeek's `ignore_checksums_nets`: packets whose IP source address is in one of these
+    /// networks are not checksum-verified (IPv4 header, TCP, UDP, ICMP), whatever
+    /// ``verifyChecksums`` says. `nil` (the default) exempts nothing.
+    public var ignoreChecksumNetworks: LocalNetworks?
+    /// Zeek's `vlan_fivetuple` connection key: the outer and inner VLAN IDs of a packet
+    /// are part of its connection's key, so the same 5-tuple on two VLANs is two
+    /// connections. Records then carry ``Connection/vlan`` and ``Connection/innerVLAN``.
+    public var vlanInKey = false
+    /// Zeek's vlan-logging: records carry the VLAN IDs of the packet that created the
+    /// connection (``Connection/vlan``, ``Connection/innerVLAN``).
+    public var recordVLANs = false
+    /// Zeek's mac-logging: records carry the link-layer addresses of the packet that
+    /// created the connection (``Connection/originatorL2Address``, swapped by flips).
+    public var recordL2Addresses = false
+    /// Whether SCTP associations are keyed by their ports. Zeek has no SCTP analyzer and
+    /// keys SCTP like any other protocol it does not analyse (ports 0, so every
+    /// association between two hosts is one connection, and the Community ID hashes
+    /// zero ports); conntrack keys SCTP by its ports. `nil` (the default) follows the
+    /// profile: ports 0 for ``TimeoutProfile/zeek``, ports for ``TimeoutProfile/conntrack``.
+    public var sctpPorts: Bool?
+    /// Zeek's DNS and NTP analyzers turn a connection around when its first message shows
+    /// the originator is the server (a DNS response, an NTP server-mode message), and
+    /// end UDP DNS connections after 10 s of quiet (`dns_session_timeout`). On by default
+    /// in the ``TimeoutProfile/zeek`` profile; they read a few header bytes only.
+    public var analyzerFlips = true
     /// `tcp_inactivity_timeout`: TCP once out of the handshake.
     public var tcpInactivityTimeout: Double = 300
     /// `udp_inactivity_timeout`: UDP, and TCP while both sides are in handshake states.
@@ -99,6 +125,18 @@ public struct TrackerStatistics: Sendable, Hashable {
     public var fragments = 0
     /// Packets whose transport header is missing or cut short (not tracked).
     public var truncatedTransport = 0
+    /// TCP, UDP and ICMP packets whose checksum was verified (good or bad).
+    public var verifiedTransportChecksums = 0
+    /// TCP, UDP and ICMP packets whose checksum was bad (ignored but for the `C` letter).
+    public var badTransportChecksums = 0
+    /// Packets whose timestamp is earlier than an earlier packet's. Timers never run
+    /// backwards: network time stays at the latest timestamp seen.
+    public var timeWentBackwards = 0
+    /// The most by which a packet's time went backwards, in nanoseconds.
+    public var largestBackwardStep: Int64 = 0
+    /// Packets whose VLAN pair found no room among the 65 535 pairs a VLAN-aware key
+    /// tells apart; they share one context (only with ``TrackerConfiguration/vlanInKey``).
+    public var vlanContextOverflows = 0
     /// Connections created.
     public var connections = 0
     /// Connections ended per reason.
@@ -110,4 +148,34 @@ public struct TrackerStatistics: Sendable, Hashable {
 
     /// No counts yet.
     public init() {}
+}
+
+extension TrackerStatistics {
+    /// The share of verified TCP, UDP and ICMP checksums past which a capture is taken to
+    /// carry offloaded checksums (Zeek's find-checksum-offloading warns past 5 %).
+    public static let badChecksumWarningShare = 0.05
+
+    /// What looks wrong with the input, one sentence each with what to do about it:
+    /// most checksums bad (offloading; `flag` names the option that ignores them),
+    /// time going backwards. Empty when nothing does.
+    public func warnings(checksumsIgnoredBy flag: String) -> [String] {
+        var out: [String] = []
+        if badTransportChecksums > 0,
+           Double(badTransportChecksums) > Self.badChecksumWarningShare * Double(verifiedTransportChecksums) {
+            let percent = Int((100 * Double(badTransportChecksums) / Double(verifiedTransportChecksums)).rounded())
+            out.append("\(badTransportChecksums) of \(verifiedTransportChecksums) TCP/UDP/ICMP checksums (\(percent) %) are bad: "
+                + "the capture most likely has offloaded checksums (NIC offloading, loopback), and packets with bad checksums "
+                + "are ignored as Zeek ignores them; run again with \(flag) to ignore checksums")
+        }
+        if timeWentBackwards > 0 {
+            let ms = Double(largestBackwardStep) / 1e6
+            out.append("packet time went backwards \(timeWentBackwards) time\(timeWentBackwards == 1 ? "" : "s") (by up to \(ms) ms); "
+                + "timers kept the latest time seen, so nothing ended early, but rows near those packets may differ from "
+                + "a capture in order: sort it first (reordercap) if that matters")
+        }
+        if vlanContextOverflows > 0 {
+            out.append("\(vlanContextOverflows) packets carried VLAN pairs beyond the 65535 a VLAN-aware key tells apart; they share one key")
+        }
+        return out
+    }
 }

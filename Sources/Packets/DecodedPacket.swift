@@ -275,6 +275,11 @@ public struct DecodedPacket: Sendable {
     public var outerVLAN: UInt16 = 0
     /// The second VLAN ID, when ``vlanCount`` > 1 (QinQ's customer tag).
     public var innerVLAN: UInt16 = 0
+    /// The frame's link-layer source address (Ethernet; Linux cooked captures with a
+    /// 6-byte address), or ``MACAddress/zero`` when the link layer has none.
+    public var linkSource: MACAddress = .zero
+    /// The frame's link-layer destination address (Ethernet), or ``MACAddress/zero``.
+    public var linkDestination: MACAddress = .zero
 
     /// 4, 6, or 0 when there is no IP layer.
     public var ipVersion: UInt8 = 0
@@ -330,6 +335,10 @@ public struct DecodedPacket: Sendable {
     public var payloadLength: Int = 0
     /// Payload bytes actually captured.
     public var capturedPayloadLength: Int = 0
+    /// The first eight payload bytes, big-endian (the first byte highest), zero-padded
+    /// when fewer were captured: enough for the header fields an application-protocol
+    /// rule reads (DNS flags and counts, the NTP mode) without touching the frame again.
+    public var payloadHead: UInt64 = 0
 
     /// An empty packet, ready to be filled by ``PacketDecoder/decode(_:wireLength:into:)``.
     public init() {}

@@ -18,9 +18,13 @@ public struct PacketDecoder: Sendable {
     /// Whether to verify IPv4 header and TCP/UDP/ICMP checksums.
     public var verifyChecksums: Bool
 
+    /// Whether checksums are verified when nobody says otherwise: yes, as Zeek does
+    /// without `-C`. The connection tracker's configuration uses the same default.
+    public static let verifiesChecksumsByDefault = true
+
     /// Creates a decoder for one link type.
     /// - Throws: `DecodeError.unsupportedLinkType` for a link type it cannot read.
-    public init(linkType: LinkType, verifyChecksums: Bool = false) throws(DecodeError) {
+    public init(linkType: LinkType, verifyChecksums: Bool = verifiesChecksumsByDefault) throws(DecodeError) {
         guard linkType.isSupported else { throw .unsupportedLinkType(linkType.rawValue) }
         self.linkType = linkType
         self.verifyChecksums = verifyChecksums
@@ -76,16 +80,20 @@ struct Cursor: ~Escapable {
         case 1:
             guard count >= 14 else { return short(.ethernet, needed: 14, available: count, &p) }
             p.layers.insert(.ethernet)
+            p.linkDestination = MACAddress(frame.be16(at: 0), frame.be32(at: 2))
+            p.linkSource = MACAddress(frame.be16(at: 6), frame.be32(at: 8))
             etherType = frame.be16(at: 12)
             offset = 14
         case 113:
             guard count >= 16 else { return short(.linuxSLL, needed: 16, available: count, &p) }
             p.layers.insert(.linuxSLL)
+            if frame.be16(at: 4) == 6 { p.linkSource = MACAddress(frame.be16(at: 6), frame.be32(at: 8)) }
             etherType = frame.be16(at: 14)
             offset = 16
         case 276:
             guard count >= 20 else { return short(.linuxSLL2, needed: 20, available: count, &p) }
             p.layers.insert(.linuxSLL2)
+            if frame[11] == 6 { p.linkSource = MACAddress(frame.be16(at: 12), frame.be32(at: 14)) }
             etherType = frame.be16(at: 0)
             offset = 20
         case 0, 108:
@@ -368,6 +376,14 @@ struct Cursor: ~Escapable {
         p.payloadLength = max(0, length)
         p.capturedPayloadLength = max(0, min(length, available))
         if p.payloadLength > 0 { p.layers.insert(.payload) }
+        let head = min(p.capturedPayloadLength, 8, max(0, frame.count - offset))
+        if head == 8 {
+            p.payloadHead = UInt64(frame.be32(at: offset)) << 32 | UInt64(frame.be32(at: offset + 4))
+        } else if head > 0 {
+            var value: UInt64 = 0
+            for i in 0..<head { value = value << 8 | UInt64(frame[offset + i]) }
+            p.payloadHead = value << (8 * UInt64(8 - head))
+        }
         if p.capturedPayloadLength < p.payloadLength, p.cut == nil, p.malformed == nil { p.cut = .payload }
     }
 

@@ -96,7 +96,7 @@ public struct PcapFile: ~Copyable {
 
     /// A decoder for this capture's link type.
     /// - Throws: `CaptureError.unsupportedLinkType` when FlowTrack cannot decode it.
-    public func decoder(verifyChecksums: Bool = false) throws(CaptureError) -> PacketDecoder {
+    public func decoder(verifyChecksums: Bool = PacketDecoder.verifiesChecksumsByDefault) throws(CaptureError) -> PacketDecoder {
         guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: linkType), verifyChecksums: verifyChecksums) else {
             throw .unsupportedLinkType(linkType: linkType, name: linkTypeName)
         }

@@ -66,7 +66,7 @@ func conn(_ arguments: [String], terminal: Bool = false) throws -> Run {
     }
 
     @Test func tableIsTheTerminalDefault() throws {
-        let run = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("conn-rej.pcap")], terminal: true)
+        let run = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("zr-rej-40001.pcap")], terminal: true)
         let lines = run.out.split(separator: "\n")
         #expect(lines[0].hasPrefix("Proto  Local Address"))
         #expect(lines[0].hasSuffix("Sent Pkts  Sent Bytes  Recv Pkts  Recv Bytes"))
@@ -75,7 +75,7 @@ func conn(_ arguments: [String], terminal: Bool = false) throws -> Run {
         #expect(sf.hasPrefix("tcp    10.0.0.1:40000  10.0.0.2:http"))
         #expect(sf.split(separator: " ").suffix(4) == ["5", "300", "3", "320"])
         #expect(lines.contains { $0.contains("10.0.0.2:http") && $0.contains("CLOSE") })
-        let zeek = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("conn-rej.pcap"), "-n", "--zeek"], terminal: true)
+        let zeek = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("zr-rej-40001.pcap"), "-n", "--zeek"], terminal: true)
         #expect(zeek.out.contains("10.0.0.2:80") && zeek.out.contains("ShADdFf") && zeek.out.contains("REJ"))
         // Piped, the default is Zeek's format.
         #expect(try conn([Paths.fixture("conn-sf.pcap")]).out.hasPrefix("#separator"))

@@ -99,7 +99,9 @@ struct CorpusThroughCommandsTests {
             var out2 = StringSink(), err2 = StringSink()
             let rows = try ConnCommand.parse([path, "--format", "json", "--community-id"]).execute(out: &out2, err: &err2)
             #expect(stats == rows, "\(name): packets \(stats), conn \(rows)")
-            #expect(err2.text.split(separator: "\n").count <= 1, "\(name): \(err2.text)")
+            // At most one error line; warnings about the input (offloaded checksums, time
+            // going backwards) may come on top.
+            #expect(err2.text.split(separator: "\n").filter { !$0.hasPrefix("flowtrack: warning: ") }.count <= 1, "\(name): \(err2.text)")
             statuses[rows, default: 0] += 1
             let seconds = Date().timeIntervalSince(start)
             if seconds > slowest.seconds { slowest = (name, seconds) }

@@ -44,7 +44,7 @@ let hostile: Connection = {
     }
 
     @Test func csvParsesInPython() throws {
-        let run = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("conn-rej.pcap"), "--format", "csv"])
+        let run = try conn([Paths.fixture("conn-sf.pcap"), Paths.fixture("zr-rej-40001.pcap"), "--format", "csv"])
         let path = write(run.out, to: "conn.csv")
         let printed = try python("""
             import csv, sys

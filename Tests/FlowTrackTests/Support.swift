@@ -9,9 +9,9 @@ func track(_ files: [String], configure: (inout TrackerConfiguration) -> Void = 
     configure(&configuration)
     var pipeline = FlowTracker(configuration: configuration)
     var rows: [Connection] = []
-    for file in files {
-        try pipeline.run(file: file) { if case let .ended(c) = $0 { rows.append(c) } }
-    }
+    var failure: CaptureError?
+    pipeline.run(files: files, failure: { _, error in failure = failure ?? error }) { if case let .ended(c) = $0 { rows.append(c) } }
+    if let failure { throw failure }
     pipeline.finish { if case let .ended(c) = $0 { rows.append(c) } }
     rows.sort { ($0.startTime, $0.originator.port) < ($1.startTime, $1.originator.port) }
     return (rows, pipeline.statistics)
