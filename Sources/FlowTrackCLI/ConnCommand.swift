@@ -168,7 +168,10 @@ public struct ConnCommand: ParsableCommand {
     static func report(_ s: TrackerStatistics) -> String {
         var lines = ["packets: \(s.packets)", "tracked: \(s.tracked)", "non-ip: \(s.nonIP)", "malformed: \(s.malformed)",
                      "bad ip checksums: \(s.badIPChecksums)", "non-first fragments: \(s.fragments)",
-                     "truncated transport headers: \(s.truncatedTransport)", "connections: \(s.connections)",
+                     "truncated transport headers: \(s.truncatedTransport)",
+                     "verified transport checksums: \(s.verifiedTransportChecksums)",
+                     "bad transport checksums: \(s.badTransportChecksums)",
+                     "time went backwards: \(s.timeWentBackwards)", "connections: \(s.connections)",
                      "peak concurrent connections: \(s.peakFlows)"]
         for reason in [EndReason.fin, .rst, .timeout, .reuse, .eviction, .endOfInput] {
             lines.append("ended by \(reason): \(s.ended[reason, default: 0])")

@@ -140,12 +140,22 @@ public struct LiveCommand: ParsableCommand {
             }
         }
         var lastFlush = WallClock.now.nanoseconds
+        // Offloaded checksums are said once, as soon as 100 checked packets show them.
+        var warnedChecksums = false
+        func warnChecksums(_ statistics: TrackerStatistics, final: Bool, _ err: inout some TextSink) {
+            guard !warnedChecksums, final || statistics.verifiedTransportChecksums >= 100 else { return }
+            for warning in statistics.warnings(checksumsIgnoredBy: "-C") where warning.contains("checksums") {
+                err.writeError("warning: " + warning)
+                warnedChecksums = true
+            }
+        }
         do throws(LiveCaptureError) {
             try pipeline.run(
                 live: &capture, maxPackets: count,
                 until: { stop.isStopped || deadline.map { WallClock.now.nanoseconds >= $0 } ?? false },
                 packet: writer == nil ? nil : { meta, bytes in writer?.write(meta, bytes: bytes) },
                 each: { pipeline in
+                    warnChecksums(pipeline.statistics, final: false, &err)
                     let now = WallClock.now.nanoseconds
                     guard terminal else {
                         // Event lines reach the pipe within 100 ms, without a write per event.
@@ -169,6 +179,10 @@ public struct LiveCommand: ParsableCommand {
             out.write("\u{1B}[H\u{1B}[2J" + ConnectionTable(numeric: false).render(open))
         }
         try? writer?.flush()
+        warnChecksums(pipeline.statistics, final: true, &err)
+        for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") where !warning.contains("checksums") {
+            err.writeError("warning: " + warning)
+        }
         let stats = capture.statistics()
         err.write("flowtrack: \(capture.packetsRead) packets captured on \(interface); "
                   + "kernel: \(stats?.received ?? 0) received, \(stats?.dropped ?? 0) dropped, "
