@@ -108,8 +108,8 @@ save("zr-sctp.pcap", [
 # 6. DNS and NTP (§4f). NTP between two port-123 hosts, the server's reply captured first:
 # the reply (mode 4) from the originator turns the connection around (D^); both packets
 # are counted for the new originator (the UDP counter quirk): orig_pkts 2, S0.
-save("zr-ntp.pcap", [eth(S) / IP(src=S, dst=C) / UDP(sport=123, dport=123) / NTP(mode=4),
-                     eth(C) / IP(src=C, dst=S) / UDP(sport=123, dport=123) / NTP(mode=3)], [0, 0.1])
+save("zr-ntp.pcap", [eth(S) / IP(src=S, dst=C) / UDP(sport=123, dport=123) / NTP(mode=4, ref=0, orig=0, recv=0, sent=0),
+                     eth(C) / IP(src=C, dst=S) / UDP(sport=123, dport=123) / NTP(mode=3, ref=0, orig=0, recv=0, sent=0)], [0, 0.1])
 
 # DNS between two port-53 hosts (no flip at creation: both ports likely), the response
 # first: turned around by the DNS analyzer (D^). Then an mDNS response to 224.0.0.251:
@@ -139,6 +139,12 @@ save("zr-split-b.pcap", pk[1::2], times[1::2])
 flow = eth(C) / IP(src=C, dst=S) / UDP(sport=7000, dport=7001) / Raw(b"b" * 10)
 other = eth(C) / IP(src=C, dst=S) / UDP(sport=7002, dport=7003) / Raw(b"b" * 10)
 save("zr-backwards.pcap", [flow, flow, other, flow], [100, 101, 50, 102])
+
+# The kernel's window check (CONNTRACK_SEMANTICS §3): after the handshake the client's RST
+# carries a sequence number 2^30 beyond the window. Zeek takes it (RSTO, ShAR); conntrack
+# finds it invalid and keeps the connection ESTABLISHED.
+save("zr-spoofed-rst.pcap", [c2s("S", 1000), s2c("SA", 5000, 1001), c2s("A", 1001, 5001), c2s("R", 1001 + 2**30)],
+     [0, 0.1, 0.2, 0.3])
 
 # A REJ on another client port, later than make_conn.py's captures (for multi-file tests).
 save("zr-rej-40001.pcap", [tcp(C, S, 40001, 80, "S", 3000), tcp(S, C, 80, 40001, "RA", 0, 3001)], [10, 10.1])

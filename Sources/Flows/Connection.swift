@@ -103,6 +103,12 @@ public struct Connection: Sendable, Equatable {
     public var communityID: String
     /// Why it ended, once it has.
     public var endReason: EndReason?
+    /// Whether the kernel would have marked the entry ASSURED (`[ASSURED]` in `conntrack -L`:
+    /// a reply was seen and the handshake completed); `nil` unless kernel states are followed.
+    public var kernelAssured: Bool?
+    /// The timeout, in seconds, the kernel set at the last packet that refreshed the entry
+    /// (the state's, or RETRANS/UNACK 300 s, CLOSE 10 s); `nil` unless kernel states are followed.
+    public var kernelTimeout: Int?
     /// The outer VLAN ID of the packet that created the connection, when VLANs are
     /// recorded (``TrackerConfiguration/recordVLANs`` or ``TrackerConfiguration/vlanInKey``)
     /// and it had a tag; Zeek's `vlan` (vlan-logging) and `id.ctx.vlan` (VLAN key).

@@ -202,12 +202,7 @@ struct ConnectionFlags: OptionSet {
     static let ctOrigIsA = ConnectionFlags(rawValue: 1 << 1)
     /// conntrack has created its entry.
     static let ctCreated = ConnectionFlags(rawValue: 1 << 2)
-    /// conntrack: someone moved the state to FIN_WAIT.
-    static let ctCloseInit = ConnectionFlags(rawValue: 1 << 3)
-    /// conntrack: the last original / reply packet was a RST.
-    static let ctLastRstOriginal = ConnectionFlags(rawValue: 1 << 4)
-    static let ctLastRstReply = ConnectionFlags(rawValue: 1 << 5)
-    static let ctSimultaneousOpen = ConnectionFlags(rawValue: 1 << 6)
+    /// conntrack's `IPS_SEEN_REPLY`: a reply-direction packet was accepted.
     static let ctSeenReply = ConnectionFlags(rawValue: 1 << 7)
     /// The delete timer is scheduled (complete close); expire timers stop.
     static let closeComplete = ConnectionFlags(rawValue: 1 << 8)

@@ -39,9 +39,12 @@ public struct ConnectionTracker {
     let keepsLinkFacts: Bool
     /// VLAN facts and link-layer addresses of the creating packet, by entry (only when
     /// VLANs or MAC addresses are recorded; empty otherwise).
-    var linkFacts: [LinkFacts] = []
+    var linkFacts = EntryStore(LinkFacts())
     /// VLAN-aware keys: the context number of each VLAN pair seen, and the last lookup.
     var vlanContexts: [UInt32: UInt16] = [:]
+    /// The kernel's window-tracking data of each TCP connection, by entry (only while
+    /// kernel states are followed; empty otherwise).
+    var windows = EntryStore(KernelWindow())
     var lastVLANPair: (pair: UInt32, context: UInt16) = (0, 0)
 
     /// Timeouts in nanoseconds.
@@ -72,7 +75,10 @@ public struct ConnectionTracker {
     public var activeConnections: Int { table.count }
 
     /// Bytes held by the flow table and timer queue.
-    public var memoryFootprint: Int { table.memoryFootprint + timers.memoryFootprint + rares.memoryFootprint }
+    public var memoryFootprint: Int {
+        table.memoryFootprint + timers.memoryFootprint + rares.memoryFootprint
+            + windows.memoryFootprint + linkFacts.memoryFootprint
+    }
 
     // MARK: Packets
 
@@ -162,14 +168,22 @@ public struct ConnectionTracker {
             default: break
             }
         }
+        var kernel = KernelVerdict.invalid
         let wantStates = configuration.events.contains(.stateChanged)
         let before = wantStates ? Self.reportedState(c) : 0
         switch transport {
         case .tcp:
             var r = rares.load(c.rare)
             let actions = Self.processTCP(&c, &r, p, fromA: fromA, time: t, verify: verify)
-            if kernelStates, p.cut != .tcp, !(verify && p.transportChecksum == .bad) { Self.conntrack(&c, p.tcp.flags, fromA: fromA) }
-            schedule(&c, e, &r, actions, time: t)
+            if kernelStates, p.cut != .tcp, !(verify && p.transportChecksum == .bad) {
+                kernel = Self.kernelTrack(&c, &windows[e], p, fromA: fromA)
+            }
+            if configuration.profile == .conntrack {
+                if kernel == .refreshed { c.inactivityDue = t + Int64(windows[e].timeout) * 1_000_000_000 }
+                rearm(&c, e, r)
+            } else {
+                schedule(&c, e, &r, actions, time: t)
+            }
             rares.store(r, &c.rare)
         case .udp:
             var r = rares.load(c.rare)
@@ -186,6 +200,10 @@ public struct ConnectionTracker {
         }
         if c.history.spill != 0 { spill(&c) }
         table[e] = c
+        if kernel == .killed, configuration.profile == .conntrack {
+            // conntrack deletes an entry whose only answer was a RST.
+            return end(e, reason: .rst, emit)
+        }
         if created {
             // Started once its first packet has been processed, so the record has a state.
             if configuration.events.contains(.started) { emit(.started(record(e, reason: nil))) }
@@ -269,8 +287,11 @@ public struct ConnectionTracker {
             }
         }
         let e = table.insert(key, c)
+        if kernelStates, transport == .tcp {
+            windows.reset(e)
+        }
         if keepsLinkFacts {
-            if linkFacts.count <= e { linkFacts.append(contentsOf: repeatElement(LinkFacts(), count: e + 1 - linkFacts.count)) }
+            linkFacts.reset(e)
             linkFacts[e] = LinkFacts(p, fromA: fromA)
         }
         statistics.connections += 1

@@ -104,6 +104,9 @@ extension ConnectionTracker {
             consider(.inactivity, c.inactivityDue)
             guard let kind else { break }
             switch kind {
+            case .inactivity where configuration.profile == .conntrack && c.transport == .tcp:
+                // The kernel's timeout, as the last accepted packet set it.
+                return end(e, reason: .timeout, emit)
             case .inactivity:
                 let timeout = configuration.profile == .zeek ? inactivityTimeout(c, key: table.key(at: e)) : conntrackTimeout(c)
                 if c.lastTime + timeout <= now { return end(e, reason: .timeout, emit) }
@@ -301,7 +304,11 @@ extension ConnectionTracker {
         }
         connection.service = Services.name(c.transport, port: connection.server.port)
         connection.id = c.serial
-        if keepsLinkFacts, e < linkFacts.count {
+        if isTCP, kernelStates, windows.contains(e) {
+            connection.kernelAssured = windows[e].assured
+            if c.flags.contains(.ctCreated) || c.tcpState != .none { connection.kernelTimeout = Int(windows[e].timeout) }
+        }
+        if keepsLinkFacts, linkFacts.contains(e) {
             let facts = linkFacts[e]
             if configuration.recordVLANs || configuration.vlanInKey {
                 if facts.vlan != 0 { connection.vlan = facts.vlan & 0xFFF }

@@ -157,3 +157,29 @@ public struct FlowTable<Value> {
         mask = newMask
     }
 }
+
+/// Values kept beside some of a ``FlowTable``'s entries, by entry number, in chunks of
+/// 4096 like the table's own entries (no doubling slack): for facts only some
+/// configurations need, so the others pay nothing for them.
+struct EntryStore<Value> {
+    var chunks: [[Value]] = []
+    let initial: Value
+
+    init(_ initial: Value) { self.initial = initial }
+
+    /// Whether entry `e` has a value slot.
+    @inline(__always) func contains(_ e: Int) -> Bool { e >> 12 < chunks.count }
+
+    /// Makes room for entry `e` and sets it to the initial value.
+    mutating func reset(_ e: Int) {
+        while e >> 12 >= chunks.count { chunks.append(Array(repeating: initial, count: 1 << 12)) }
+        chunks[e >> 12][e & 4095] = initial
+    }
+
+    @inline(__always) subscript(e: Int) -> Value {
+        get { chunks[e >> 12][e & 4095] }
+        _modify { yield &chunks[e >> 12][e & 4095] }
+    }
+
+    var memoryFootprint: Int { chunks.count * (1 << 12) * MemoryLayout<Value>.stride }
+}

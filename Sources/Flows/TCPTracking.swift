@@ -320,57 +320,12 @@ extension ConnectionTracker {
 
     // MARK: conntrack (CONNTRACK_SEMANTICS §2–3)
 
-    /// Advances the kernel-style state with the transition table and its exceptions.
-    static func conntrack(_ c: inout ConnectionState, _ flags: TCPFlags, fromA: Bool) {
-        let segment = SegmentClass(flags)
-        if !c.flags.contains(.ctCreated) {
-            // tcp_new: only a SYN, or an ACK with loose pickup, creates an entry.
-            guard SegmentClass.isValid(flags), segment == .syn || segment == .ack else { return }
-            c.flags.insert(.ctCreated)
-            if fromA { c.flags.insert(.ctOrigIsA) } else { c.flags.remove(.ctOrigIsA) }
-            c.tcpState = TCPState.next(.original, segment, .none)
-            return
-        }
-        let direction: Direction = fromA == c.flags.contains(.ctOrigIsA) ? .original : .reply
-        if direction == .reply { c.flags.insert(.ctSeenReply) }
-        guard SegmentClass.isValid(flags) else { return }
-        let old = c.tcpState
-        var new = TCPState.next(direction, segment, old)
-        switch new {
-        case .synSent where old == .timeWait || old == .close:
-            // Port reuse: a fresh entry if a close was initiated or the last packet this way was a RST.
-            let lastRst = direction == .original ? c.flags.contains(.ctLastRstOriginal) : c.flags.contains(.ctLastRstReply)
-            if c.flags.contains(.ctCloseInit) || lastRst {
-                c.flags.subtract([.ctCloseInit, .ctLastRstOriginal, .ctLastRstReply, .ctSimultaneousOpen, .ctSeenReply])
-                if fromA { c.flags.insert(.ctOrigIsA) } else { c.flags.remove(.ctOrigIsA) }
-                c.tcpState = .synSent
-            }
-            return
-        case .ignore, .invalid:
-            return
-        case .synSent2:
-            c.flags.insert(.ctSimultaneousOpen)
-        default:
-            break
-        }
-        if old == .synReceived, direction == .reply, segment == .ack, c.flags.contains(.ctSimultaneousOpen) {
-            new = .established
-        }
-        c.tcpState = new
-        if new == .finWait { c.flags.insert(.ctCloseInit) }
-        if direction == .original {
-            if segment == .rst { c.flags.insert(.ctLastRstOriginal) } else { c.flags.remove(.ctLastRstOriginal) }
-        } else {
-            if segment == .rst { c.flags.insert(.ctLastRstReply) } else { c.flags.remove(.ctLastRstReply) }
-        }
-    }
-
     /// The kernel-style state shown for a connection: tracked in the conntrack
     /// profile, and in the Zeek profile derived from the same table on the side.
     func conntrackTimeout(_ c: ConnectionState) -> Int64 {
         let seconds: Double
         switch c.transport {
-        case .tcp: seconds = TrackerConfiguration.conntrackTimeout(c.tcpState)
+        case .tcp: seconds = TrackerConfiguration.conntrackTimeout(c.tcpState)  // before the kernel's entry exists
         case .udp:
             let replied = c.a.flags.contains(.active) && c.b.flags.contains(.active)
             seconds = replied && c.lastTime - c.startTime >= 2_000_000_000 ? 120 : 30

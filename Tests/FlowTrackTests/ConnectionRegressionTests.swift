@@ -91,7 +91,7 @@ import Testing
         let (lean, _) = try track(files) { $0.kernelStates = false }
         #expect(full.contains { $0.tcpState == .timeWait } && full.contains { $0.tcpState == .close })
         #expect(lean.allSatisfy { $0.tcpState == nil })
-        #expect(full.map { c in var c = c; c.tcpState = nil; return c } == lean)
+        #expect(full.map { c in var c = c; c.tcpState = nil; c.kernelAssured = nil; c.kernelTimeout = nil; return c } == lean)
         let (conntrack, _) = try track([Paths.fixture("conn-s0.pcap")]) { $0.kernelStates = false; $0.profile = .conntrack }
         #expect(conntrack.map(\.tcpState) == [.synSent])
     }
