@@ -642,11 +642,15 @@ public struct ConnectionTable: Sendable {
     public var numeric: Bool
     /// Show Zeek's `conn_state` and history instead of the kernel-style state.
     public var zeekStates: Bool
+    /// The policy-script columns to add after the counters, under Zeek's names
+    /// (`vlan`, `inner_vlan`, then `orig_l2_addr`, `resp_l2_addr`).
+    public var policies: ConnLogColumns.Policies
 
     /// Creates a table renderer.
-    public init(numeric: Bool = true, zeekStates: Bool = false) {
+    public init(numeric: Bool = true, zeekStates: Bool = false, policies: ConnLogColumns.Policies = []) {
         self.numeric = numeric
         self.zeekStates = zeekStates
+        self.policies = policies
     }
 
     /// The State column for a connection: the conntrack-style TCP state, or for
@@ -658,8 +662,12 @@ public struct ConnectionTable: Sendable {
 
     /// Renders the rows with a header.
     public func render(_ connections: [Connection]) -> String {
+        let vlans = !policies.isDisjoint(with: [.vlan, .vlanContext]), l2 = policies.contains(.l2Addresses)
         var rows: [[String]] = [["Proto", "Local Address", "Foreign Address", "State"]
-            + (zeekStates ? ["History"] : []) + ["Sent Pkts", "Sent Bytes", "Recv Pkts", "Recv Bytes"]]
+            + (zeekStates ? ["History"] : []) + ["Sent Pkts", "Sent Bytes", "Recv Pkts", "Recv Bytes"]
+            + (vlans ? [FieldName.vlan.text, FieldName.innerVlan.text] : [])
+            + (l2 ? [FieldName.origL2Addr.text, FieldName.respL2Addr.text] : [])]
+        let firstNumeric = zeekStates ? 5 : 4
         for c in connections {
             let clientIsOrig = c.client == c.originator
             let sent = clientIsOrig ? c.originatorCounters : c.responderCounters
@@ -676,15 +684,16 @@ public struct ConnectionTable: Sendable {
                 row.append(Self.kernelState(c))
             }
             row += [String(sent.packets), String(sent.ipBytes), String(received.packets), String(received.ipBytes)]
+            if vlans { row += [c.vlan.map { String($0) } ?? "-", c.innerVLAN.map { String($0) } ?? "-"] }
+            if l2 { row += [c.originatorL2Address?.description ?? "-", c.responderL2Address?.description ?? "-"] }
             rows.append(row)
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        let firstNumeric = rows[0].count - 4
         return rows.map { row in
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i >= firstNumeric ? pad + cell : cell + pad
+                return i >= firstNumeric && i < firstNumeric + 4 ? pad + cell : cell + pad
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n") + "\n"
     }

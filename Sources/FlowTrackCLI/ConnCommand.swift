@@ -154,7 +154,7 @@ public struct ConnCommand: ParsableCommand {
             var rows = Self.sorted(collected, by: sort ?? "start")
             if let limit { rows = Array(rows.prefix(limit)) }
             if chosen == .table {
-                out.write(ConnectionTable(numeric: numeric, zeekStates: zeek).render(rows))
+                out.write(ConnectionTable(numeric: numeric, zeekStates: zeek, policies: tracking.policyColumns).render(rows))
             } else {
                 for c in rows { emit(c, &out) }
             }

@@ -43,6 +43,9 @@ import Testing
         let csv = try conn(args + ["--format", "csv"])
         let header = csv.out.split(separator: "\r\n").first.map { $0.split(separator: ",").map(String.init) } ?? []
         #expect(Array(header.prefix(fields.count)) == fields)
+        let table = try conn(args, terminal: true)
+        #expect(table.lines[0].hasSuffix("Recv Bytes  vlan  inner_vlan  orig_l2_addr       resp_l2_addr"))
+        #expect(table.lines.contains { $0.contains("  100   200         02:00:00:00:00:01  02:00:00:00:00:02") })
         let json = try conn(args + ["--format", "json"])
         let objects = try json.lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(objects.compactMap { $0["id.ctx.vlan"] as? Int }.sorted() == [10, 20, 100])
