@@ -129,6 +129,17 @@ dns_c = eth(C) / IP(src=C, dst=S) / UDP(sport=40000, dport=53) / query
 dns_s = eth(S) / IP(src=S, dst=C) / UDP(sport=53, dport=40000) / answer
 save("zr-dns-timeout.pcap", [dns_c, dns_s, dns_c, dns_s, dns_c, dns_s, dns_c], [0, 0.05, 5, 5.05, 12, 12.05, 30])
 
+# DNS protocol violations record X once (ZEEK_ENCAPSULATION §4f): a STATUS query (opcode 2)
+# from port 40001, then the server's answer (the analyzer skips the STATUS message, so the
+# answer is its first message, sent by the responder: no flip): DXd. A query claiming 30
+# questions from port 40002 (over dns_max_queries = 25): DX.
+status = bytes(DNS(id=8, opcode=2, rd=1, qd=DNSQR(qname="example.com")))
+many = struct.pack("!HHHHHH", 9, 0x0100, 30, 0, 0, 0)
+save("zr-dns-x.pcap", [
+    eth(C) / IP(src=C, dst=S) / UDP(sport=40001, dport=53) / Raw(status),
+    eth(S) / IP(src=S, dst=C) / UDP(sport=53, dport=40001) / answer,
+    eth(C) / IP(src=C, dst=S) / UDP(sport=40002, dport=53) / Raw(many)], [0, 0.1, 0.2])
+
 # 7. Several files are one capture: one SF connection whose packets alternate between two
 # files (as from two taps), read in either order. And time going backwards inside a file:
 # a UDP flow at 100-102 s with another flow's packet stamped 50 s between (counted, no

@@ -486,17 +486,27 @@ public struct ConnectionTracker {
             // whose opcode is not QUERY/NOTIFY/UPDATE (NetBIOS aside), is skipped; the
             // first accepted one, if it is a response sent by the originator, turns the
             // connection around unless the responder address is multicast.
-            guard !c.flags.contains(.dnsFirstSeen), p.capturedPayloadLength >= 12, p.udpLength - 8 >= 12 else { return false }
+            // A protocol violation (an unknown opcode, more than `dns_max_queries` = 25
+            // questions) records `X` once.
+            guard p.capturedPayloadLength >= 12, p.udpLength - 8 >= 12 else { return false }
             let flags = UInt16(truncatingIfNeeded: head >> 32)
             let opcode = flags >> 11 & 0xF
-            if opcode != 0, opcode != 4, opcode != 5, origin.port != 137, responder.port != 137 { return false }
-            c.flags.insert(.dnsFirstSeen)
-            guard flags & 0x8000 != 0, isOrig else { return false }
-            let multicast = responder.address.isIPv4
-                ? UInt32(truncatingIfNeeded: responder.address.low) >> 24 == 224 : responder.address.high >> 56 == 0xFF
-            if multicast { return false }
-            c.flip()
-            return true
+            if opcode != 0, opcode != 4, opcode != 5, origin.port != 137, responder.port != 137 {
+                _ = c.checkHistory(HistoryBit.violation, UInt8(ascii: "X"), isOrig: true)
+                return false
+            }
+            var flipped = false
+            if !c.flags.contains(.dnsFirstSeen) {
+                c.flags.insert(.dnsFirstSeen)
+                let multicast = responder.address.isIPv4
+                    ? UInt32(truncatingIfNeeded: responder.address.low) >> 24 == 224 : responder.address.high >> 56 == 0xFF
+                if flags & 0x8000 != 0, isOrig, !multicast {
+                    c.flip()
+                    flipped = true
+                }
+            }
+            if UInt16(truncatingIfNeeded: head >> 16) > 25 { _ = c.checkHistory(HistoryBit.violation, UInt8(ascii: "X"), isOrig: true) }
+            return flipped
         }
         // NTP (port 123): a server-mode message (4) from the originator or a client-mode
         // one (3) from the responder turns the connection around, once per direction.

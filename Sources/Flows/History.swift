@@ -15,7 +15,7 @@ struct History {
     var spill: UInt32 = 0
 
     /// The history alphabet: code `i + 1` is `alphabet[i]`.
-    static let alphabet: [UInt8] = Array("SHADFRCGTWIQ^shadfrcgtwiq".utf8)
+    static let alphabet: [UInt8] = Array("SHADFRCGTWIQ^shadfrcgtwiqX".utf8)
 
     /// The 5-bit code of a history letter (0 for anything else): its position in
     /// ``alphabet`` plus one, spelled out so a constant letter folds to its code.
@@ -47,6 +47,7 @@ struct History {
         case UInt8(ascii: "w"): 23
         case UInt8(ascii: "i"): 24
         case UInt8(ascii: "q"): 25
+        case UInt8(ascii: "X"): 26
         default: 0
         }
     }
@@ -122,4 +123,6 @@ enum HistoryBit {
     static let ack: UInt16 = 0x10
     static let data: UInt16 = 0x20
     static let multiFlag: UInt16 = 0x40
+    /// `X` (an analyzer's protocol violation): always upper-case, once per connection.
+    static let violation: UInt16 = 0x80
 }
