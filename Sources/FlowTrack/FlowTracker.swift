@@ -55,6 +55,7 @@ public struct FlowTracker {
         let linkType = LinkType(rawValue: file.linkType)
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
         var packet = DecodedPacket()
+        var subframes: [DecodedPacket] = []
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -67,6 +68,7 @@ public struct FlowTracker {
         while true {
             guard try file.next({ meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
                 time = meta.timestamp
                 return true
             }) != nil else { break }
@@ -76,7 +78,17 @@ public struct FlowTracker {
             let current = packet
             stats.add(current)
             tracker.process(current, at: time, handler)
+            if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
             if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
+        }
+    }
+
+    /// The A-MSDU subframes after a frame's first, each a packet of its own.
+    static func process(_ subframes: [DecodedPacket], at time: Timestamp, _ tracker: inout ConnectionTracker,
+                        _ stats: inout PacketStatistics, _ handler: (ConnectionEvent) -> Void) {
+        for sub in subframes {
+            stats.add(sub)
+            tracker.process(sub, at: time, handler)
         }
     }
 
@@ -103,6 +115,7 @@ public struct FlowTracker {
         }
         var counts = Array(repeating: 0, count: paths.count)
         var packet = DecodedPacket()
+        var subframes: [DecodedPacket] = []
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -122,6 +135,7 @@ public struct FlowTracker {
                 source = try merge.next { source, meta, bytes in
                     guard let decoder = decoders[source] else { return -1 }
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                    if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
                     time = meta.timestamp
                     return source
                 }
@@ -137,6 +151,7 @@ public struct FlowTracker {
             let current = packet
             stats.add(current)
             tracker.process(current, at: time, handler)
+            if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
             if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
         }
     }
@@ -157,10 +172,12 @@ public struct FlowTracker {
             throw .activationFailed(interface: capture.interface, message: "link type \(linkType) is not one FlowTrack decodes")
         }
         var decoded = DecodedPacket()
+        var subframes: [DecodedPacket] = []
         var count = 0
         while !shouldStop(), maxPackets.map({ count < $0 }) ?? true {
             let meta = try capture.next(waiting: 100) { meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &decoded)
+                if decoded.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: decoded, into: &subframes) }
                 packet?(meta, bytes)
                 return meta
             }
@@ -168,6 +185,7 @@ public struct FlowTracker {
                 count += 1
                 packetStatistics.add(decoded)
                 tracker.process(decoded, at: meta.timestamp, handler)
+                if decoded.nextSubframe != 0 { Self.process(subframes, at: meta.timestamp, &tracker, &packetStatistics, handler) }
             } else {
                 tracker.advance(to: WallClock.now, handler)
             }

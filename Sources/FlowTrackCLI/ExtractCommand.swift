@@ -122,13 +122,23 @@ public struct ExtractCommand: ParsableCommand {
             }
         }
         var packet = DecodedPacket()
+        var subframes: [DecodedPacket] = []
         while true {
             do throws(PcapMerge.SourceError) {
                 guard try merge.next({ source, meta, bytes in
                     guard let decoder = decoders[source] else { return }
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
                     tracker.process(packet, at: meta.timestamp) { _ in }
-                    if let id = tracker.lastConnectionID, ids.contains(id) {
+                    var wanted = tracker.lastConnectionID.map(ids.contains) ?? false
+                    if packet.nextSubframe != 0 {
+                        // An A-MSDU: the frame is written if any of its subframes is wanted.
+                        decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes)
+                        for sub in subframes {
+                            tracker.process(sub, at: meta.timestamp) { _ in }
+                            if let id = tracker.lastConnectionID, ids.contains(id) { wanted = true }
+                        }
+                    }
+                    if wanted {
                         writer?.write(meta, bytes: bytes)
                         written += 1
                     }

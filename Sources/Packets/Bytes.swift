@@ -16,6 +16,10 @@ extension Span where Element == UInt8 {
             | UInt64(self[i + 4]) << 24 | UInt64(self[i + 5]) << 16 | UInt64(self[i + 6]) << 8 | UInt64(self[i + 7])
     }
 
+    /// Reads a little-endian `UInt16` at `i`.
+    @inlinable @inline(__always)
+    func le16(at i: Int) -> UInt16 { UInt16(self[i]) | UInt16(self[i + 1]) << 8 }
+
     /// Reads a little-endian `UInt32` at `i`.
     @inlinable @inline(__always)
     func le32(at i: Int) -> UInt32 {

@@ -42,6 +42,30 @@ public struct Layers: OptionSet, Sendable, Hashable {
     @inlinable public static var partialTransport: Layers { Layers(rawValue: 1 << 17) }
     /// An SCTP common header (RFC 9260 §3.1): ports and verification tag.
     @inlinable public static var sctp: Layers { Layers(rawValue: 1 << 18) }
+    /// A PPP header (RFC 1661, with or without HDLC-like framing).
+    @inlinable public static var ppp: Layers { Layers(rawValue: 1 << 19) }
+    /// A Cisco HDLC header.
+    @inlinable public static var hdlc: Layers { Layers(rawValue: 1 << 20) }
+    /// An FDDI header.
+    @inlinable public static var fddi: Layers { Layers(rawValue: 1 << 21) }
+    /// An IEEE 802.11 header.
+    @inlinable public static var ieee80211: Layers { Layers(rawValue: 1 << 22) }
+    /// A radio header in front of 802.11: radiotap, PPI, Prism or AVS.
+    @inlinable public static var radioHeader: Layers { Layers(rawValue: 1 << 23) }
+    /// A Linux NFLOG header and its TLVs.
+    @inlinable public static var nflog: Layers { Layers(rawValue: 1 << 24) }
+    /// An 802.2 LLC header (with SNAP when it hands on an EtherType).
+    @inlinable public static var llc: Layers { Layers(rawValue: 1 << 25) }
+    /// An 802.1ah provider backbone bridging (PBB) I-TAG.
+    @inlinable public static var pbb: Layers { Layers(rawValue: 1 << 26) }
+    /// A VN-Tag or 802.1BR E-Tag.
+    @inlinable public static var bridgeTag: Layers { Layers(rawValue: 1 << 27) }
+    /// A Cisco FabricPath outer header.
+    @inlinable public static var fabricPath: Layers { Layers(rawValue: 1 << 28) }
+    /// A network service header (NSH, RFC 8300).
+    @inlinable public static var nsh: Layers { Layers(rawValue: 1 << 29) }
+    /// An MPLS pseudowire control word in front of an Ethernet frame (RFC 4385).
+    @inlinable public static var pseudowire: Layers { Layers(rawValue: 1 << 30) }
 }
 
 /// Odd things about a packet that still decodes (Zeek calls them "weirds").
@@ -280,6 +304,9 @@ public struct DecodedPacket: Sendable {
     public var linkSource: MACAddress = .zero
     /// The frame's link-layer destination address (Ethernet), or ``MACAddress/zero``.
     public var linkDestination: MACAddress = .zero
+    /// In an 802.11 A-MSDU, the offset of the next subframe, or 0: decode it with
+    /// ``PacketDecoder/decode(_:wireLength:subframe:into:)`` as a packet of its own.
+    public var nextSubframe: Int = 0
 
     /// 4, 6, or 0 when there is no IP layer.
     public var ipVersion: UInt8 = 0

@@ -47,6 +47,39 @@ public struct PacketDecoder: Sendable {
         cursor.decodeLink(linkType, &packet)
         return packet.layers
     }
+
+    /// Decodes every A-MSDU subframe after the first (``DecodedPacket/nextSubframe`` of
+    /// `first`) into `subframes`, replacing its contents; at most 64. Frames without
+    /// subframes leave it empty and cost one comparison.
+    public func decodeSubframes(_ frame: Span<UInt8>, wireLength: Int, after first: DecodedPacket,
+                                into subframes: inout [DecodedPacket]) {
+        if !subframes.isEmpty { subframes.removeAll(keepingCapacity: true) }
+        var next = first.nextSubframe
+        var sub = DecodedPacket()
+        while next > 0, subframes.count < 64 {
+            decode(frame, wireLength: wireLength, subframe: next, into: &sub)
+            subframes.append(sub)
+            guard sub.nextSubframe > next else { break }
+            next = sub.nextSubframe
+        }
+    }
+
+    /// Decodes the 802.11 A-MSDU subframe at `subframe` of `frame` (a previous decode's
+    /// ``DecodedPacket/nextSubframe``) into `packet`: each subframe is a packet of its own,
+    /// as Zeek and tshark take it. Its ``DecodedPacket/nextSubframe`` points to the one after.
+    @discardableResult
+    public func decode(_ frame: Span<UInt8>, wireLength: Int, subframe: Int, into packet: inout DecodedPacket) -> Layers {
+        packet = DecodedPacket()
+        packet.capturedLength = frame.count
+        packet.wireLength = max(wireLength, frame.count)
+        guard subframe > 0, subframe < frame.count else { return packet.layers }
+        var cursor = Cursor(frame: frame, wireLength: packet.wireLength, verify: verifyChecksums)
+        packet.layers.insert(.ieee80211)
+        if let next = cursor.amsduSubframe(at: subframe, &packet), packet.malformed == nil, packet.cut == nil {
+            cursor.network(next, &packet)
+        }
+        return packet.layers
+    }
 }
 
 /// The decoding state for one frame. Internal; lives on the stack.
@@ -72,30 +105,26 @@ struct Cursor: ~Escapable {
 
     // MARK: Link layer
 
+    /// What the link layer hands on: the EtherType-style protocol of the next header
+    /// and its offset, or `nil` when the frame carries nothing FlowTrack decodes further.
+    typealias Next = (etherType: UInt16, offset: Int)
+
     mutating func decodeLink(_ linkType: LinkType, _ p: inout DecodedPacket) {
         let count = frame.count
-        var offset = 0
-        var etherType: UInt16 = 0
+        let next: Next?
         switch linkType.rawValue {
         case 1:
-            guard count >= 14 else { return short(.ethernet, needed: 14, available: count, &p) }
-            p.layers.insert(.ethernet)
-            p.linkDestination = MACAddress(frame.be16(at: 0), frame.be32(at: 2))
-            p.linkSource = MACAddress(frame.be16(at: 6), frame.be32(at: 8))
-            etherType = frame.be16(at: 12)
-            offset = 14
+            next = ethernet(at: 0, &p)
         case 113:
             guard count >= 16 else { return short(.linuxSLL, needed: 16, available: count, &p) }
             p.layers.insert(.linuxSLL)
             if frame.be16(at: 4) == 6 { p.linkSource = MACAddress(frame.be16(at: 6), frame.be32(at: 8)) }
-            etherType = frame.be16(at: 14)
-            offset = 16
+            next = (frame.be16(at: 14), 16)
         case 276:
             guard count >= 20 else { return short(.linuxSLL2, needed: 20, available: count, &p) }
             p.layers.insert(.linuxSLL2)
             if frame[11] == 6 { p.linkSource = MACAddress(frame.be16(at: 12), frame.be32(at: 14)) }
-            etherType = frame.be16(at: 0)
-            offset = 20
+            next = (frame.be16(at: 0), 20)
         case 0, 108:
             guard count >= 4 else { return short(.loopback, needed: 4, available: count, &p) }
             p.layers.insert(.loopback)
@@ -103,31 +132,94 @@ struct Cursor: ~Escapable {
             // DLT_NULL is in the capturing host's byte order; the family always
             // fits in 16 bits, so a value with high bits set was written little-endian.
             if linkType.rawValue == 0, family & 0xFFFF_0000 != 0 { family = frame.le32(at: 0) }
-            offset = 4
             switch family {
-            case 2: etherType = EtherType.ipv4.rawValue
-            case 10, 24, 28, 30: etherType = EtherType.ipv6.rawValue
+            case 2: next = (EtherType.ipv4.rawValue, 4)
+            case 10, 24, 28, 30: next = (EtherType.ipv6.rawValue, 4)
             default:
                 p.malformed = .unknownAddressFamily(family)
                 return
             }
         case 228:
-            etherType = EtherType.ipv4.rawValue
+            next = (EtherType.ipv4.rawValue, 0)
         case 229:
-            etherType = EtherType.ipv6.rawValue
+            next = (EtherType.ipv6.rawValue, 0)
+        case 9, 50, 204, 51:
+            // PPP (RFC 1661), PPP in HDLC-like framing (RFC 1662), PPP with a direction
+            // byte (libpcap's PPP_WITH_DIR), PPPoE session frames without Ethernet (PPP_ETHER).
+            var start = linkType.rawValue == 204 ? 1 : 0
+            if linkType.rawValue == 51 {
+                guard count >= 6 else { return short(.pppoe, needed: 6, available: count, &p) }
+                p.layers.insert(.pppoe)
+                start = 6
+            }
+            next = ppp(at: start, &p)
+        case 104, 205:
+            // Cisco HDLC: address, control, then an EtherType (205: a direction byte first).
+            let start = linkType.rawValue == 205 ? 1 : 0
+            guard count - start >= 4 else { return short(.hdlc, needed: 4, available: count - start, &p) }
+            p.layers.insert(.hdlc)
+            next = (frame.be16(at: start + 2), start + 4)
+        case 10:
+            // FDDI: frame control, destination and source (13 bytes), then 802.2 LLC/SNAP.
+            guard count >= 13 else { return short(.fddi, needed: 13, available: count, &p) }
+            p.layers.insert(.fddi)
+            next = llc(at: 13, length: count - 13, &p)
+        case 105:
+            next = ieee80211(at: 0, &p)
+        case 127:
+            // Radiotap: a little-endian header length at bytes 2-3, then the 802.11 frame.
+            guard count >= 4 else { return short(.radioHeader, needed: 4, available: count, &p) }
+            let length = Int(frame.le16(at: 2))
+            guard length >= 8, length < count else { p.malformed = .invalidHeaderLength(.radioHeader, length); return }
+            p.layers.insert(.radioHeader)
+            next = ieee80211(at: length, &p)
+        case 192:
+            // PPI: version, flags, little-endian length and the link type of what follows.
+            guard count >= 8 else { return short(.radioHeader, needed: 8, available: count, &p) }
+            let length = Int(frame.le16(at: 2))
+            guard length >= 8, length < count else { p.malformed = .invalidHeaderLength(.radioHeader, length); return }
+            p.layers.insert(.radioHeader)
+            switch frame.le32(at: 4) {
+            case 105: next = ieee80211(at: length, &p)
+            case 1: next = ethernet(at: length, &p)
+            default: return
+            }
+        case 119, 163:
+            // Prism (little-endian message length at 4) and AVS (big-endian header length at 4) radio headers.
+            guard count >= 8 else { return short(.radioHeader, needed: 8, available: count, &p) }
+            let length = Int(linkType.rawValue == 119 ? frame.le32(at: 4) : frame.be32(at: 4))
+            guard length >= 8, length < count else { p.malformed = .invalidHeaderLength(.radioHeader, length); return }
+            p.layers.insert(.radioHeader)
+            next = ieee80211(at: length, &p)
+        case 239:
+            next = nflog(&p)
         default:  // raw IP: 12, 14, 101
             guard count >= 1 else { return short(.ipv4, needed: 1, available: 0, &p) }
             switch frame[0] >> 4 {
-            case 4: etherType = EtherType.ipv4.rawValue
-            case 6: etherType = EtherType.ipv6.rawValue
+            case 4: next = (EtherType.ipv4.rawValue, 0)
+            case 6: next = (EtherType.ipv6.rawValue, 0)
             default:
                 p.malformed = .unsupportedVersion(frame[0] >> 4)
                 return
             }
         }
-        // 802.1Q / 802.1ad tag stacks (also seen inside Linux cooked captures),
-        // MPLS label stacks and PPPoE sessions in front of IP.
+        guard let next, p.malformed == nil, p.cut == nil else { return }
+        network(next, &p)
+    }
+
+    /// The shims between the link layer and IP — 802.1Q/802.1ad tag stacks, MPLS label
+    /// stacks (with an Ethernet pseudowire behind a control word), PPPoE sessions,
+    /// 802.1ah PBB, VN-Tag, 802.1BR E-Tag, NSH, 802.2 LLC/SNAP — then IPv4, IPv6 or ARP.
+    mutating func network(_ start: Next, _ p: inout DecodedPacket) {
+        let count = frame.count
+        var etherType = start.etherType, offset = start.offset
+        var shims = 0
         shim: while true {
+            shims += 1
+            guard shims <= 24 else {
+                p.malformed = .tooManyHeaders(.vlan)
+                return
+            }
             switch etherType {
             case 0x8100, 0x88A8, 0x9100:
                 guard count - offset >= 4 else { return short(.vlan, needed: 4, available: count - offset, &p) }
@@ -157,23 +249,65 @@ struct Cursor: ~Escapable {
                 }
                 p.layers.insert(.mpls)
                 guard count - offset >= 1 else { return short(.mpls, needed: 1, available: 0, &p) }
-                // No protocol field: the payload's first nibble tells IPv4 from IPv6
-                // (anything else, such as a pseudowire control word, is not decoded).
+                // No protocol field: the payload's first nibble tells IPv4 from IPv6, and 0
+                // is a pseudowire control word (RFC 4385) before an Ethernet frame.
                 switch frame[offset] >> 4 {
                 case 4: etherType = EtherType.ipv4.rawValue
                 case 6: etherType = EtherType.ipv6.rawValue
+                case 0:
+                    guard count - offset >= 4 else { return short(.mpls, needed: 4, available: count - offset, &p) }
+                    p.layers.insert(.pseudowire)
+                    guard let inner = ethernet(at: offset + 4, &p) else { return }
+                    (etherType, offset) = inner
                 default: p.etherType = EtherType(rawValue: etherType); return
                 }
             case 0x8864:
-                // RFC 2516 PPPoE session header (6 bytes) + PPP protocol (2 bytes).
+                // RFC 2516 PPPoE session header (6 bytes) + PPP protocol.
                 guard count - offset >= 8 else { return short(.pppoe, needed: 8, available: count - offset, &p) }
                 p.layers.insert(.pppoe)
-                let ppp = frame.be16(at: offset + 6)
+                guard let inner = ppp(at: offset + 6, &p) else { p.etherType = EtherType(rawValue: etherType); return }
+                (etherType, offset) = inner
+            case 0x88E7:
+                // 802.1ah PBB: the 4-byte I-TAG, then the customer's Ethernet header, whose
+                // addresses replace the backbone's (as Zeek records them).
+                guard count - offset >= 18 else { return short(.pbb, needed: 18, available: count - offset, &p) }
+                p.layers.insert(.pbb)
+                guard let inner = ethernet(at: offset + 4, &p) else { return }
+                (etherType, offset) = inner
+            case 0x8870:
+                // "Jumbo LLC": 802.2 LLC behind an EtherType instead of a length.
+                guard let inner = llc(at: offset, length: count - offset, &p) else { p.etherType = EtherType(rawValue: etherType); return }
+                (etherType, offset) = inner
+            case 0x8926:
+                // VN-Tag: 4 bytes of tag, then the next EtherType.
+                guard count - offset >= 6 else { return short(.bridgeTag, needed: 6, available: count - offset, &p) }
+                p.layers.insert(.bridgeTag)
+                etherType = frame.be16(at: offset + 4)
+                offset += 6
+            case 0x893F:
+                // 802.1BR E-Tag: 6 bytes of tag, then the next EtherType.
+                guard count - offset >= 8 else { return short(.bridgeTag, needed: 8, available: count - offset, &p) }
+                p.layers.insert(.bridgeTag)
+                etherType = frame.be16(at: offset + 6)
                 offset += 8
-                switch ppp {
-                case 0x0021: etherType = EtherType.ipv4.rawValue
-                case 0x0057: etherType = EtherType.ipv6.rawValue
-                default: p.etherType = EtherType(rawValue: etherType); return
+            case 0x894F:
+                // NSH (RFC 8300): the length (in 4-byte words) in byte 1, the next protocol in byte 3.
+                guard count - offset >= 8 else { return short(.nsh, needed: 8, available: count - offset, &p) }
+                let length = Int(frame[offset + 1] & 0x3F) * 4
+                guard length >= 8, count - offset >= length else {
+                    return short(.nsh, needed: max(length, 8), available: count - offset, &p)
+                }
+                p.layers.insert(.nsh)
+                let nextProtocol = frame[offset + 3]
+                offset += length
+                switch nextProtocol {
+                case 1: etherType = EtherType.ipv4.rawValue
+                case 2: etherType = EtherType.ipv6.rawValue
+                case 3:
+                    guard let inner = ethernet(at: offset, &p) else { return }
+                    (etherType, offset) = inner
+                case 5: etherType = 0x8847
+                default: p.etherType = EtherType(rawValue: 0x894F); return
                 }
             default:
                 break shim
@@ -183,9 +317,150 @@ struct Cursor: ~Escapable {
         switch etherType {
         case 0x0800: decodeIPv4(at: offset, &p)
         case 0x86DD: decodeIPv6(at: offset, &p)
-        case 0x0806: p.layers.insert(.arp)
+        case 0x0806, 0x8035: p.layers.insert(.arp)
         default: return
         }
+    }
+
+    /// An Ethernet header at `offset` (also inside PBB, pseudowires, NSH and radio headers):
+    /// records the addresses and hands on its EtherType, skipping a Cisco FabricPath outer
+    /// header and reading 802.3 length frames through LLC/SNAP.
+    mutating func ethernet(at start: Int, _ p: inout DecodedPacket) -> Next? {
+        var offset = start
+        guard frame.count - offset >= 14 else { short(.ethernet, needed: 14, available: frame.count - offset, &p); return nil }
+        p.layers.insert(.ethernet)
+        if frame.be16(at: offset + 12) == 0x8903 {
+            // FabricPath: outer addresses, 0x8903 and FTag/TTL (16 bytes), then the frame.
+            guard frame.count - offset >= 30 else { short(.fabricPath, needed: 30, available: frame.count - offset, &p); return nil }
+            p.layers.insert(.fabricPath)
+            offset += 16
+        }
+        p.linkDestination = MACAddress(frame.be16(at: offset), frame.be32(at: offset + 2))
+        p.linkSource = MACAddress(frame.be16(at: offset + 6), frame.be32(at: offset + 8))
+        let type = frame.be16(at: offset + 12)
+        if type >= 1536 { return (type, offset + 14) }
+        guard type <= 1500 else { return nil }  // 1501-1535: undefined
+        // 802.3: the length field bounds the LLC frame (dropping padding).
+        return llc(at: offset + 14, length: min(Int(type), frame.count - offset - 14), &p)
+    }
+
+    /// 802.2 LLC at `offset`: SNAP (`AA AA 03`, OUI, EtherType) hands on its EtherType;
+    /// other SAPs carry nothing FlowTrack decodes.
+    mutating func llc(at offset: Int, length: Int, _ p: inout DecodedPacket) -> Next? {
+        guard length >= 3 else { short(.llc, needed: 3, available: length, &p); return nil }
+        guard frame[offset] == 0xAA, frame[offset + 1] == 0xAA else { p.layers.insert(.llc); return nil }
+        // The control field takes 2 bytes unless its two low bits are both set.
+        let header = frame[offset + 2] & 3 == 3 ? 3 : 4
+        guard length >= header + 5 else { short(.llc, needed: header + 5, available: length, &p); return nil }
+        p.layers.insert(.llc)
+        return (frame.be16(at: offset + header + 3), offset + header + 5)
+    }
+
+    /// A PPP protocol field at `offset` (after an optional `FF 03` HDLC address and control):
+    /// IPv4, IPv6 and MPLS are handed on.
+    mutating func ppp(at start: Int, _ p: inout DecodedPacket) -> Next? {
+        var offset = start
+        guard frame.count - offset >= 2 else { short(.ppp, needed: 2, available: frame.count - offset, &p); return nil }
+        if frame[offset] == 0xFF, frame[offset + 1] == 0x03 {
+            offset += 2
+            guard frame.count - offset >= 2 else { short(.ppp, needed: 2, available: frame.count - offset, &p); return nil }
+        }
+        p.layers.insert(.ppp)
+        // Protocol-field compression (RFC 1661 §6.5): an odd first byte is a 1-byte protocol.
+        let compressed = frame[offset] & 1 == 1
+        let proto = compressed ? UInt16(frame[offset]) : frame.be16(at: offset)
+        offset += compressed ? 1 : 2
+        switch proto {
+        case 0x0021: return (EtherType.ipv4.rawValue, offset)
+        case 0x0057: return (EtherType.ipv6.rawValue, offset)
+        case 0x0281, 0x0283: return (0x8847, offset)
+        default: return nil
+        }
+    }
+
+    /// An IEEE 802.11 frame at `start` (ZEEK_ENCAPSULATION §1.5): data frames only; the
+    /// 4th address, QoS control and (as tshark reads it) the HT control field; the
+    /// addresses by the To-DS/From-DS bits; the first A-MSDU subframe (``DecodedPacket/nextSubframe``
+    /// tells where the next one starts); LLC/SNAP in front of IP.
+    mutating func ieee80211(at start: Int, _ p: inout DecodedPacket) -> Next? {
+        let count = frame.count
+        guard count - start >= 24 else { short(.ieee80211, needed: 24, available: count - start, &p); return nil }
+        p.layers.insert(.ieee80211)
+        let fc0 = frame[start], fc1 = frame[start + 1]
+        let type = fc0 >> 2 & 3, subtype = fc0 >> 4
+        guard type == 2, subtype & 0x4 == 0 else { return nil }  // data frames that carry data
+        let ds = fc1 & 3
+        var header = ds == 3 ? 30 : 24
+        let qos = subtype & 0x8 != 0
+        var amsdu = false
+        if qos {
+            guard count - start >= header + 2 else { short(.ieee80211, needed: header + 2, available: count - start, &p); return nil }
+            amsdu = frame[start + header] & 0x80 != 0
+            header += 2
+            if fc1 & 0x80 != 0 { header += 4 }  // HT control (the Order bit in a QoS data frame)
+        }
+        guard fc1 & 0x40 == 0 else { return nil }  // protected: encrypted payload
+        func address(_ i: Int) -> MACAddress { MACAddress(frame.be16(at: start + i), frame.be32(at: start + i + 2)) }
+        switch ds {
+        case 0: p.linkSource = address(10); p.linkDestination = address(4)
+        case 1: p.linkSource = address(10); p.linkDestination = address(16)
+        case 2: p.linkSource = address(16); p.linkDestination = address(4)
+        default: p.linkSource = address(24); p.linkDestination = address(16)
+        }
+        if amsdu { return amsduSubframe(at: start + header, &p) }
+        return snap80211(at: start + header, length: count - start - header, &p)
+    }
+
+    /// The 802.11 payload's LLC/SNAP header (RFC 1042 or 802.1H) in front of an EtherType.
+    mutating func snap80211(at offset: Int, length: Int, _ p: inout DecodedPacket) -> Next? {
+        guard length >= 8, frame[offset] == 0xAA, frame[offset + 1] == 0xAA, frame[offset + 2] == 0x03,
+              frame[offset + 3] == 0, frame[offset + 4] == 0, frame[offset + 5] == 0 || frame[offset + 5] == 0xF8
+        else { return nil }
+        p.layers.insert(.llc)
+        return (frame.be16(at: offset + 6), offset + 8)
+    }
+
+    /// An A-MSDU subframe: destination, source, length, then LLC/SNAP and the payload,
+    /// padded to 4 bytes before the next subframe.
+    mutating func amsduSubframe(at offset: Int, _ p: inout DecodedPacket) -> Next? {
+        let count = frame.count
+        guard count - offset >= 14 else { short(.ieee80211, needed: 14, available: count - offset, &p); return nil }
+        let length = Int(frame.be16(at: offset + 12))
+        p.linkDestination = MACAddress(frame.be16(at: offset), frame.be32(at: offset + 2))
+        p.linkSource = MACAddress(frame.be16(at: offset + 6), frame.be32(at: offset + 8))
+        guard length <= count - offset - 14 else {
+            short(.ieee80211, needed: length, available: count - offset - 14, &p)
+            return nil
+        }
+        let end = offset + 14 + length + (4 - (14 + length) % 4) % 4
+        if end + 14 <= count { p.nextSubframe = end }
+        return snap80211(at: offset + 14, length: length, &p)
+    }
+
+    /// Linux NFLOG: family and version, then TLVs (host byte order: little-endian here)
+    /// until the payload (type 9), which holds the IP packet.
+    mutating func nflog(_ p: inout DecodedPacket) -> Next? {
+        let count = frame.count
+        guard count >= 4 else { short(.nflog, needed: 4, available: count, &p); return nil }
+        p.layers.insert(.nflog)
+        let family = frame[0]
+        var offset = 4
+        var tlvs = 0
+        while count - offset >= 4 {
+            tlvs += 1
+            guard tlvs <= 64 else { p.malformed = .tooManyHeaders(.nflog); return nil }
+            let length = Int(frame.le16(at: offset)), type = frame.le16(at: offset + 2)
+            guard length >= 4, length <= count - offset else { p.malformed = .invalidHeaderLength(.nflog, length); return nil }
+            if type == 9 {
+                switch family {
+                case 2: return (EtherType.ipv4.rawValue, offset + 4)
+                case 10: return (EtherType.ipv6.rawValue, offset + 4)
+                default: return nil
+                }
+            }
+            offset += (length + 3) & ~3
+        }
+        return nil
     }
 
     // MARK: IPv4 (RFC 791 §3.1)

@@ -33,7 +33,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Whether ``PacketDecoder`` decodes this link type.
     public var isSupported: Bool {
         switch rawValue {
-        case 0, 1, 12, 14, 101, 108, 113, 228, 229, 276: return true
+        case 0, 1, 9, 10, 12, 14, 50, 51, 101, 104, 105, 108, 113, 119, 127, 163, 192, 204, 205, 228, 229, 239, 276: return true
         default: return false
         }
     }
@@ -49,6 +49,19 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         case 228: return "IPV4"
         case 229: return "IPV6"
         case 276: return "LINUX_SLL2"
+        case 9: return "PPP"
+        case 10: return "FDDI"
+        case 50: return "PPP_SERIAL"
+        case 51: return "PPP_ETHER"
+        case 104: return "C_HDLC"
+        case 105: return "IEEE802_11"
+        case 119: return "PRISM_HEADER"
+        case 127: return "IEEE802_11_RADIO"
+        case 163: return "IEEE802_11_RADIO_AVS"
+        case 192: return "PPI"
+        case 204: return "PPP_WITH_DIR"
+        case 205: return "C_HDLC_WITH_DIR"
+        case 239: return "NFLOG"
         default: return "DLT_\(rawValue)"
         }
     }
@@ -172,6 +185,28 @@ public enum Layer: UInt8, Sendable, Hashable, CaseIterable, CustomStringConverti
     case icmpQuote
     /// The application payload after the transport header.
     case payload
+    /// A PPP header.
+    case ppp
+    /// A Cisco HDLC header.
+    case hdlc
+    /// An FDDI header.
+    case fddi
+    /// An IEEE 802.11 header.
+    case ieee80211
+    /// A radiotap, PPI, Prism or AVS header.
+    case radioHeader
+    /// A Linux NFLOG header or TLV.
+    case nflog
+    /// An 802.2 LLC/SNAP header.
+    case llc
+    /// An 802.1ah PBB I-TAG.
+    case pbb
+    /// A VN-Tag or E-Tag.
+    case bridgeTag
+    /// A Cisco FabricPath outer header.
+    case fabricPath
+    /// A network service header.
+    case nsh
 
     /// The layer's name as a user reads it.
     public var description: String {
@@ -192,6 +227,17 @@ public enum Layer: UInt8, Sendable, Hashable, CaseIterable, CustomStringConverti
         case .icmpv6: return "icmp6"
         case .icmpQuote: return "icmp-quote"
         case .payload: return "payload"
+        case .ppp: return "ppp"
+        case .hdlc: return "hdlc"
+        case .fddi: return "fddi"
+        case .ieee80211: return "802.11"
+        case .radioHeader: return "radio-header"
+        case .nflog: return "nflog"
+        case .llc: return "llc"
+        case .pbb: return "pbb"
+        case .bridgeTag: return "bridge-tag"
+        case .fabricPath: return "fabricpath"
+        case .nsh: return "nsh"
         }
     }
 }
