@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
 from pcapfile import write_pcap  # noqa: E402
+from exchange import exchange  # noqa: E402
 from scapy.contrib.mpls import MPLS  # noqa: E402
 from scapy.all import (IP, LLC, SNAP, TCP, UDP, Dot1AD, Dot1Q, Dot3, Dot11, Dot11QoS, Ether, PPPoE,  # noqa: E402
                        RadioTap, Raw)
@@ -21,18 +22,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 T0 = 1_700_100_000 * 1_000_000_000
 A, B = "10.1.0.1", "10.1.0.2"
 MA, MB, AP = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:ff"
-
-
-def exchange():
-    """(from A?, IP packet) for the 9 packets of the two conversations."""
-    def t(up, flags, seq, ack=0, data=b""):
-        src, dst, sp, dp = (A, B, 40000, 80) if up else (B, A, 80, 40000)
-        return up, IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags, seq=seq, ack=ack, window=8192) / Raw(data)
-    return [t(True, "S", 1000), t(False, "SA", 5000, 1001), t(True, "A", 1001, 5001), t(True, "PA", 1001, 5001, b"q" * 10),
-            t(False, "PA", 5001, 1011, b"r" * 20), t(True, "FA", 1011, 5021), t(False, "FA", 5021, 1012),
-            t(True, "A", 1012, 5022),
-            (True, IP(src=A, dst=B) / UDP(sport=40001, dport=9999) / Raw(b"d" * 12)),
-            (False, IP(src=B, dst=A) / UDP(sport=9999, dport=40001) / Raw(b"e" * 30))]
 
 
 def save(name, linktype, wrap):

@@ -130,6 +130,8 @@ protocol FieldWriter {
     mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>)
     /// An IP address.
     mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>)
+    /// A non-empty set of words (Zeek's `set[string]`: `,`-joined, a JSON array).
+    mutating func words(_ name: FieldName, _ values: [String], _ out: inout OutputSpan<UInt8>)
 }
 
 extension FieldWriter {
@@ -230,6 +232,9 @@ extension DelimitedFields {
     @inline(__always) mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
         separate(&out); value.appendText(to: &out)
     }
+    mutating func words(_ name: FieldName, _ values: [String], _ out: inout OutputSpan<UInt8>) {
+        separate(&out); Self.escape(values.joined(separator: ","), into: &out)
+    }
 }
 
 /// Zeek ASCII TSV fields.
@@ -282,6 +287,15 @@ struct JSONFields: FieldWriter {
     mutating func unset(_ name: FieldName, _ out: inout OutputSpan<UInt8>) {}
     mutating func address(_ name: FieldName, _ value: IPAddress, _ out: inout OutputSpan<UInt8>) {
         key(name, &out); out.append(34); value.appendText(to: &out); out.append(34)
+    }
+    mutating func words(_ name: FieldName, _ values: [String], _ out: inout OutputSpan<UInt8>) {
+        key(name, &out)
+        out.append(91)  // [
+        for (i, value) in values.enumerated() {
+            if i > 0 { out.append(44) }
+            Escaping.json(value, into: &out)
+        }
+        out.append(93)  // ]
     }
 }
 
@@ -365,6 +379,7 @@ public struct ConnLogColumns: Sendable {
             + c.transport.description.utf8.count + c.connState.description.utf8.count
             + (c.tcpState?.description.utf8.count ?? 0) + (c.endReason?.description.utf8.count ?? 0)
             + (policies.contains(.l2Addresses) ? 34 : 0)
+            + c.tunnelParents.reduce(0) { $0 + $1.utf8.count + 3 }
     }
 
     /// An optional VLAN ID as an `int` column.
@@ -410,7 +425,7 @@ public struct ConnLogColumns: Sendable {
         w.count(.origIpBytes, o.ipBytes, &out)
         w.count(.respPkts, r.packets, &out)
         w.count(.respIpBytes, r.ipBytes, &out)
-        w.unset(.tunnelParents, &out)
+        if c.tunnelParents.isEmpty { w.unset(.tunnelParents, &out) } else { w.words(.tunnelParents, c.tunnelParents, &out) }
         w.count(.ipProto, UInt64(c.ipProtocol), &out)
         if communityID { w.text(.communityId, c.communityID, &out) }
         if policies.contains(.l2Addresses) {

@@ -56,6 +56,7 @@ public struct FlowTracker {
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
         var packet = DecodedPacket()
         var subframes: [DecodedPacket] = []
+        var tunnels = TunnelStack()
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -68,6 +69,7 @@ public struct FlowTracker {
         while true {
             guard try file.next({ meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
                 if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
                 time = meta.timestamp
                 return true
@@ -77,7 +79,9 @@ public struct FlowTracker {
             // would be copied for each of them).
             let current = packet
             stats.add(current)
-            tracker.process(current, at: time, handler)
+            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
+                tracker.process(current, tunnels: tunnels, at: time, handler)
+            }
             if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
             if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
         }
@@ -116,6 +120,7 @@ public struct FlowTracker {
         var counts = Array(repeating: 0, count: paths.count)
         var packet = DecodedPacket()
         var subframes: [DecodedPacket] = []
+        var tunnels = TunnelStack()
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -135,6 +140,7 @@ public struct FlowTracker {
                 source = try merge.next { source, meta, bytes in
                     guard let decoder = decoders[source] else { return -1 }
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
                     if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
                     time = meta.timestamp
                     return source
@@ -150,7 +156,9 @@ public struct FlowTracker {
             counts[source] += 1
             let current = packet
             stats.add(current)
-            tracker.process(current, at: time, handler)
+            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
+                tracker.process(current, tunnels: tunnels, at: time, handler)
+            }
             if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
             if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
         }
@@ -173,10 +181,12 @@ public struct FlowTracker {
         }
         var decoded = DecodedPacket()
         var subframes: [DecodedPacket] = []
+        var tunnels = TunnelStack()
         var count = 0
         while !shouldStop(), maxPackets.map({ count < $0 }) ?? true {
             let meta = try capture.next(waiting: 100) { meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &decoded)
+                if decoded.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: decoded) }
                 if decoded.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: decoded, into: &subframes) }
                 packet?(meta, bytes)
                 return meta
@@ -184,7 +194,9 @@ public struct FlowTracker {
             if let meta {
                 count += 1
                 packetStatistics.add(decoded)
-                tracker.process(decoded, at: meta.timestamp, handler)
+                if decoded.tunnelDepth == 0 { tracker.process(decoded, at: meta.timestamp, handler) } else {
+                    tracker.process(decoded, tunnels: tunnels, at: meta.timestamp, handler)
+                }
                 if decoded.nextSubframe != 0 { Self.process(subframes, at: meta.timestamp, &tracker, &packetStatistics, handler) }
             } else {
                 tracker.advance(to: WallClock.now, handler)

@@ -123,13 +123,17 @@ public struct ExtractCommand: ParsableCommand {
         }
         var packet = DecodedPacket()
         var subframes: [DecodedPacket] = []
+        var tunnels = TunnelStack()
         while true {
             do throws(PcapMerge.SourceError) {
                 guard try merge.next({ source, meta, bytes in
                     guard let decoder = decoders[source] else { return }
                     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-                    tracker.process(packet, at: meta.timestamp) { _ in }
+                    if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
+                    tracker.process(packet, tunnels: tunnels, at: meta.timestamp) { _ in }
+                    // A tunnelled frame is written whole, for its inner connection or for the UDP one carrying it.
                     var wanted = tracker.lastConnectionID.map(ids.contains) ?? false
+                    if let carrier = tracker.lastCarrierConnectionID, ids.contains(carrier) { wanted = true }
                     if packet.nextSubframe != 0 {
                         // An A-MSDU: the frame is written if any of its subframes is wanted.
                         decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes)

@@ -103,6 +103,13 @@ public struct Connection: Sendable, Equatable {
     public var communityID: String
     /// Why it ended, once it has.
     public var endReason: EndReason?
+    /// The uids of the tunnels the connection came through (Zeek's `tunnel_parents`): the
+    /// innermost tunnel of its first tunnelled packet, then of every change of tunnels (up
+    /// to five). A UDP tunnel's uid is its carrying connection's; an IP-level tunnel's
+    /// (IP-in-IP, GRE) is its own. Empty for connections never seen in a tunnel.
+    public var tunnelParents: [String] = []
+    /// The innermost tunnel the connection was last seen in, if any.
+    public var tunnel: TunnelKind?
     /// Whether the kernel would have marked the entry ASSURED (`[ASSURED]` in `conntrack -L`:
     /// a reply was seen and the handshake completed); `nil` unless kernel states are followed.
     public var kernelAssured: Bool?

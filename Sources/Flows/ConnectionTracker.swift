@@ -42,6 +42,15 @@ public struct ConnectionTracker {
     var linkFacts = EntryStore(LinkFacts())
     /// VLAN-aware keys: the context number of each VLAN pair seen, and the last lookup.
     var vlanContexts: [UInt32: UInt16] = [:]
+    /// Inner connections' tunnels, by connection number (only tunnelled connections).
+    var tunnelMembers: [UInt64: TunnelMembership] = [:]
+    /// UDP connections that carry tunnels, by connection number.
+    var tunnelCarriers: [UInt64: TunnelCarrier] = [:]
+    /// IP-level tunnels by their outer address pair.
+    var ipTunnels: [FlowKey: IPTunnel] = [:]
+    var nextTunnelSerial: UInt64 = 0
+    /// The table entry of the last packet's connection.
+    var lastEntry: Int?
     /// The kernel's window-tracking data of each TCP connection, by entry (only while
     /// kernel states are followed; empty otherwise).
     var windows = EntryStore(KernelWindow())
@@ -87,14 +96,21 @@ public struct ConnectionTracker {
     /// The decoder should verify checksums exactly when ``TrackerConfiguration/verifyChecksums`` is set.
     /// - Parameter emit: receives the events asked for in the configuration, in packet order.
     public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
+        lastCarrierConnectionID = nil
+        track(p, at: time, frame: true, emit)
+    }
+
+    /// One packet; `frame` is false for the carrying UDP packet of a tunnel (not counted as a frame).
+    mutating func track(_ p: DecodedPacket, at time: Timestamp, frame: Bool, _ emit: (ConnectionEvent) -> Void) {
         let t = time.nanoseconds
-        if t < now, now != .min {
+        if frame, t < now, now != .min {
             statistics.timeWentBackwards += 1
             statistics.largestBackwardStep = max(statistics.largestBackwardStep, now - t)
         }
         advance(to: time, emit)
-        statistics.packets += 1
+        if frame { statistics.packets += 1 }
         lastConnectionID = nil
+        lastEntry = nil
         guard p.ipVersion != 0 else { statistics.nonIP += 1; return }
         guard p.malformed == nil else { statistics.malformed += 1; return }
         // `ignore_checksums_nets` exempts packets by their IP source address.
@@ -133,6 +149,11 @@ public struct ConnectionTracker {
             // keyed by its ports, as conntrack does, the Community ID follows the spec.
             transport = .unknown
             sourcePort = p.sourcePort; destinationPort = p.destinationPort
+        case 50 where p.ipVersion == 6, 59 where p.ipVersion == 6, 135 where p.ipVersion == 6:
+            // Zeek's IPv6 analysis ends at ESP, "no next header" (a Teredo bubble, say) and the
+            // mobility header without a connection (ZEEK_ENCAPSULATION §4e).
+            statistics.withoutConnection += 1
+            return
         default:
             transport = .unknown
         }
@@ -160,6 +181,7 @@ public struct ConnectionTracker {
         // table instead of one per field.
         var c = table[e]
         lastConnectionID = c.serial
+        lastEntry = e
 
         if verify, transport != .unknown {
             switch p.transportChecksum {
@@ -244,6 +266,10 @@ public struct ConnectionTracker {
     /// The number of the connection the last processed packet was attributed to, or `nil`
     /// (a packet without IP, malformed, a later fragment…).
     public private(set) var lastConnectionID: UInt64?
+
+    /// For a tunnelled packet, the number of the innermost UDP connection that carried it
+    /// (``lastConnectionID`` is the inner connection's), else `nil`.
+    public internal(set) var lastCarrierConnectionID: UInt64?
 
     /// Records for every connection still tracked (for a live table view), oldest first.
     public func snapshot() -> [Connection] {

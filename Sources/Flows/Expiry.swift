@@ -150,6 +150,8 @@ extension ConnectionTracker {
         statistics.ended[reason, default: 0] += 1
         if configuration.events.contains(.ended) { emit(.ended(record(e, reason: reason))) }
         if table[e].history.hasOverflow { overflow[table[e].serial] = nil }
+        if !tunnelMembers.isEmpty { tunnelMembers[table[e].serial] = nil }
+        if !tunnelCarriers.isEmpty { tunnelCarriers[table[e].serial] = nil }
         rares.release(table[e].rare)
         table[e].rare = 0
         table[e].serial = 0
@@ -304,6 +306,13 @@ extension ConnectionTracker {
         }
         connection.service = Services.name(c.transport, port: connection.server.port)
         connection.id = c.serial
+        if !tunnelCarriers.isEmpty, let carrier = tunnelCarriers[c.serial], carrier.confirmed {
+            connection.service = carrier.kind.serviceName  // Zeek's analyzer confirmation
+        }
+        if !tunnelMembers.isEmpty, let m = tunnelMembers[c.serial] {
+            connection.tunnelParents = m.parents.map { uid($0) }
+            connection.tunnel = m.kind
+        }
         if isTCP, kernelStates, windows.contains(e) {
             connection.kernelAssured = windows[e].assured
             if c.flags.contains(.ctCreated) || c.tcpState != .none { connection.kernelTimeout = Int(windows[e].timeout) }

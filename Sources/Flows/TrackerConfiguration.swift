@@ -129,6 +129,11 @@ public struct TrackerStatistics: Sendable, Hashable {
     public var verifiedTransportChecksums = 0
     /// TCP, UDP and ICMP packets whose checksum was bad (ignored but for the `C` letter).
     public var badTransportChecksums = 0
+    /// IPv6 packets whose analysis ends without a connection, as Zeek's does: ESP, no next
+    /// header (Teredo bubbles), the mobility header.
+    public var withoutConnection = 0
+    /// Packets that came through at least one tunnel (their inner packets were tracked).
+    public var tunnelled = 0
     /// Packets whose timestamp is earlier than an earlier packet's. Timers never run
     /// backwards: network time stays at the latest timestamp seen.
     public var timeWentBackwards = 0

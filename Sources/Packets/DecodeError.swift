@@ -21,6 +21,9 @@ public enum DecodeError: Error, Equatable, Hashable, Sendable, CustomStringConve
     case unknownAddressFamily(UInt32)
     /// More VLAN tags or IPv6 extension headers than FlowTrack walks (8).
     case tooManyHeaders(Layer)
+    /// A tunnel's inner IP packet is not exactly as long as what carries it (Zeek's
+    /// `truncated_inner_IP` / `inner_IP_payload_length_mismatch`), or has the wrong IP version.
+    case badInnerPacket(TunnelKind, claimed: Int, available: Int)
 
     /// A stable, short reason used in statistics (`truncated-tcp`, `bad-length-ipv4`).
     public var reason: String {
@@ -33,6 +36,7 @@ public enum DecodeError: Error, Equatable, Hashable, Sendable, CustomStringConve
         case let .unsupportedVersion(v): return "bad-ip-version-\(v)"
         case .unknownAddressFamily: return "unknown-address-family"
         case let .tooManyHeaders(layer): return "too-many-headers-\(layer)"
+        case let .badInnerPacket(kind, _, _): return "bad-inner-packet-\(kind.serviceName ?? (kind == .ip ? "ip" : "gre"))"
         }
     }
 
@@ -49,6 +53,8 @@ public enum DecodeError: Error, Equatable, Hashable, Sendable, CustomStringConve
         case let .unsupportedVersion(v): return "IP version \(v) where the link layer announced another"
         case let .unknownAddressFamily(f): return "loopback address family \(f) is neither IPv4 nor IPv6"
         case let .tooManyHeaders(layer): return "more than 8 \(layer) headers"
+        case let .badInnerPacket(kind, claimed, available):
+            return "\(kind) inner packet claims \(claimed) bytes where \(available) are carried"
         }
     }
 }

@@ -66,6 +66,8 @@ public struct Layers: OptionSet, Sendable, Hashable {
     @inlinable public static var nsh: Layers { Layers(rawValue: 1 << 29) }
     /// An MPLS pseudowire control word in front of an Ethernet frame (RFC 4385).
     @inlinable public static var pseudowire: Layers { Layers(rawValue: 1 << 30) }
+    /// The packet was decapsulated from a tunnel (see ``TunnelStack``); the other layers are the inner packet's.
+    @inlinable public static var tunnel: Layers { Layers(rawValue: 1 << 31) }
 }
 
 /// Odd things about a packet that still decodes (Zeek calls them "weirds").
@@ -90,6 +92,10 @@ public struct Anomalies: OptionSet, Sendable, Hashable {
     @inlinable public static var atomicFragment: Anomalies { Anomalies(rawValue: 1 << 6) }
     /// The UDP length field disagrees with the IP payload length.
     @inlinable public static var udpLengthMismatch: Anomalies { Anomalies(rawValue: 1 << 7) }
+    /// A tunnel was found but not decapsulated: more than ``TunnelStack/capacity`` deep,
+    /// an invalid tunnel header, or an inner packet of the wrong length (the carrying
+    /// UDP packet is still tracked).
+    @inlinable public static var tunnelNotDecapsulated: Anomalies { Anomalies(rawValue: 1 << 8) }
 }
 
 /// Whether a checksum was checked and what it said.
@@ -307,6 +313,14 @@ public struct DecodedPacket: Sendable {
     /// In an 802.11 A-MSDU, the offset of the next subframe, or 0: decode it with
     /// ``PacketDecoder/decode(_:wireLength:subframe:into:)`` as a packet of its own.
     public var nextSubframe: Int = 0
+    /// How many tunnels the packet came through; 0 for nearly every packet.
+    /// ``PacketDecoder/tunnels(in:wireLength:of:)`` gives their outer headers.
+    public var tunnelDepth: UInt8 = 0
+    /// Per tunnel (byte `i` for layer `i`, outermost first): the ``TunnelKind`` in bits 0-3,
+    /// 0x10 when it rides on UDP, 0x20 when the packet confirmed it.
+    public var tunnelInfo: UInt32 = 0
+    /// Per tunnel (16 bits each, outermost first): the frame offset of its outer IP header.
+    public var tunnelOffsets: UInt64 = 0
 
     /// 4, 6, or 0 when there is no IP layer.
     public var ipVersion: UInt8 = 0

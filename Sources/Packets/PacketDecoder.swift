@@ -48,6 +48,26 @@ public struct PacketDecoder: Sendable {
         return packet.layers
     }
 
+    /// The outer headers of the tunnels `packet` (decoded from `frame`) came through,
+    /// outermost first: read again from the frame, so that untunnelled packets — nearly
+    /// all — carry nothing but a depth of 0.
+    public func tunnels(in frame: Span<UInt8>, wireLength: Int, of packet: DecodedPacket) -> TunnelStack {
+        var stack = TunnelStack()
+        for i in 0..<Int(min(packet.tunnelDepth, UInt8(TunnelStack.capacity))) {
+            let info = UInt8(truncatingIfNeeded: packet.tunnelInfo >> (8 * UInt32(i)))
+            let offset = Int(UInt16(truncatingIfNeeded: packet.tunnelOffsets >> (16 * UInt64(i))))
+            var outer = DecodedPacket()
+            outer.capturedLength = frame.count
+            outer.wireLength = max(wireLength, frame.count)
+            var cursor = Cursor(frame: frame, wireLength: outer.wireLength, verify: verifyChecksums, decapsulate: false)
+            guard offset < frame.count else { break }
+            if frame[offset] >> 4 == 4 { cursor.decodeIPv4(at: offset, &outer) } else { cursor.decodeIPv6(at: offset, &outer) }
+            stack.push(TunnelLayer(TunnelKind(rawValue: info & 0x0F) ?? .ip, overUDP: info & 0x10 != 0,
+                                   confirmed: info & 0x20 != 0, outer: outer))
+        }
+        return stack
+    }
+
     /// Decodes every A-MSDU subframe after the first (``DecodedPacket/nextSubframe`` of
     /// `first`) into `subframes`, replacing its contents; at most 64. Frames without
     /// subframes leave it empty and cost one comparison.
@@ -87,14 +107,17 @@ struct Cursor: ~Escapable {
     let frame: Span<UInt8>
     let wireLength: Int
     let verify: Bool
+    /// Whether tunnels are decapsulated (not when reading a tunnel's outer headers again).
+    let decapsulate: Bool
     /// Whether the snapshot length cut this frame.
     var snapCut: Bool { frame.count < wireLength }
 
     @_lifetime(copy frame)
-    init(frame: Span<UInt8>, wireLength: Int, verify: Bool) {
+    init(frame: Span<UInt8>, wireLength: Int, verify: Bool, decapsulate: Bool = true) {
         self.frame = frame
         self.wireLength = wireLength
         self.verify = verify
+        self.decapsulate = decapsulate
     }
 
     /// Records that `layer` needed `needed` bytes where `available` were captured:
@@ -346,6 +369,7 @@ struct Cursor: ~Escapable {
 
     /// 802.2 LLC at `offset`: SNAP (`AA AA 03`, OUI, EtherType) hands on its EtherType;
     /// other SAPs carry nothing FlowTrack decodes.
+    @inline(never)
     mutating func llc(at offset: Int, length: Int, _ p: inout DecodedPacket) -> Next? {
         guard length >= 3 else { short(.llc, needed: 3, available: length, &p); return nil }
         guard frame[offset] == 0xAA, frame[offset + 1] == 0xAA else { p.layers.insert(.llc); return nil }
@@ -358,6 +382,7 @@ struct Cursor: ~Escapable {
 
     /// A PPP protocol field at `offset` (after an optional `FF 03` HDLC address and control):
     /// IPv4, IPv6 and MPLS are handed on.
+    @inline(never)
     mutating func ppp(at start: Int, _ p: inout DecodedPacket) -> Next? {
         var offset = start
         guard frame.count - offset >= 2 else { short(.ppp, needed: 2, available: frame.count - offset, &p); return nil }
@@ -382,6 +407,7 @@ struct Cursor: ~Escapable {
     /// 4th address, QoS control and (as tshark reads it) the HT control field; the
     /// addresses by the To-DS/From-DS bits; the first A-MSDU subframe (``DecodedPacket/nextSubframe``
     /// tells where the next one starts); LLC/SNAP in front of IP.
+    @inline(never)
     mutating func ieee80211(at start: Int, _ p: inout DecodedPacket) -> Next? {
         let count = frame.count
         guard count - start >= 24 else { short(.ieee80211, needed: 24, available: count - start, &p); return nil }
@@ -422,6 +448,7 @@ struct Cursor: ~Escapable {
 
     /// An A-MSDU subframe: destination, source, length, then LLC/SNAP and the payload,
     /// padded to 4 bytes before the next subframe.
+    @inline(never)
     mutating func amsduSubframe(at offset: Int, _ p: inout DecodedPacket) -> Next? {
         let count = frame.count
         guard count - offset >= 14 else { short(.ieee80211, needed: 14, available: count - offset, &p); return nil }
@@ -439,6 +466,7 @@ struct Cursor: ~Escapable {
 
     /// Linux NFLOG: family and version, then TLVs (host byte order: little-endian here)
     /// until the payload (type 9), which holds the IP packet.
+    @inline(never)
     mutating func nflog(_ p: inout DecodedPacket) -> Next? {
         let count = frame.count
         guard count >= 4 else { short(.nflog, needed: 4, available: count, &p); return nil }
@@ -633,6 +661,10 @@ struct Cursor: ~Escapable {
         case 17: decodeUDP(at: offset, length: length, available: available, &p)
         case 1 where p.ipVersion == 4: decodeICMP(at: offset, length: length, available: available, &p)
         case 58 where p.ipVersion == 6: decodeICMP(at: offset, length: length, available: available, &p)
+        case 4 where decapsulate && !isFragment(p), 41 where decapsulate && !isFragment(p):
+            innerIP(.ip, at: offset, length: length, version: p.ipProtocol.rawValue == 4 ? 4 : 6, overUDP: false, &p)
+        case 47 where decapsulate && !isFragment(p):
+            gre(at: offset, length: length, overUDP: false, &p)
         case 132 where length >= 12 && available >= 12:
             // SCTP common header: ports for flow keys and Community ID; chunks are not decoded.
             let h = frame.extracting(offset..<(offset + 12))
@@ -779,10 +811,14 @@ struct Cursor: ~Escapable {
         if verify {
             if checksum == 0 && p.ipVersion == 4 {
                 p.transportChecksum = .unverifiable  // RFC 768: no checksum sent
+            } else if checksum == 0, p.destinationPort == 4789, udpLength > 30, available > 8, frame[offset + 8] & 0x08 != 0 {
+                p.transportChecksum = .unverifiable  // VXLAN may send none over IPv6 too (RFC 7348 §5)
             } else {
                 p.transportChecksum = transportChecksum(offset: offset, length: segment, available: available, p)
             }
         }
+        // Tunnels over UDP, once the carrying datagram's checksum passed.
+        if decapsulate, p.malformed == nil, !isFragment(p), p.payloadLength > 0, p.transportChecksum != .bad { udpTunnel(&p) }
     }
 
     mutating func decodeICMP(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
@@ -861,6 +897,252 @@ struct Cursor: ~Escapable {
             }
         }
         return quoted
+    }
+
+    // MARK: Tunnels (ZEEK_ENCAPSULATION §2)
+
+    /// Records the outer headers of a tunnel found in `p` and resets `p` for the inner
+    /// packet (no VLAN, no link addresses, as Zeek builds inner packets); `false` past
+    /// ``TunnelStack/capacity`` tunnels.
+    @inline(never)
+    mutating func enterTunnel(_ kind: TunnelKind, overUDP: Bool, confirmed: Bool, _ p: inout DecodedPacket) -> Bool {
+        let depth = Int(p.tunnelDepth)
+        guard depth < TunnelStack.capacity, p.ipOffset <= Int(UInt16.max) else {
+            p.anomalies.insert(.tunnelNotDecapsulated)
+            return false
+        }
+        let info = p.tunnelInfo | UInt32(kind.rawValue | (overUDP ? 0x10 : 0) | (confirmed ? 0x20 : 0)) << (8 * UInt32(depth))
+        let offsets = p.tunnelOffsets | UInt64(p.ipOffset) << (16 * UInt64(depth))
+        let captured = p.capturedLength, wire = p.wireLength, anomalies = p.anomalies
+        p = DecodedPacket()
+        p.capturedLength = captured
+        p.wireLength = wire
+        p.anomalies = anomalies
+        p.layers = .tunnel
+        p.tunnelDepth = UInt8(depth + 1)
+        p.tunnelInfo = info
+        p.tunnelOffsets = offsets
+        return true
+    }
+
+    /// Marks a tunnel header that is not decapsulated (the carrying packet stays as it is).
+    func notDecapsulated(_ p: inout DecodedPacket) { p.anomalies.insert(.tunnelNotDecapsulated) }
+
+    /// A tunnel that could not be decapsulated: an IP-level tunnel's packet is dropped
+    /// (malformed, as Zeek leaves it unprocessed); a UDP tunnel's carrying datagram stays.
+    @inline(never)
+    func refuse(_ kind: TunnelKind, claimed: Int, available: Int, overUDP: Bool, _ p: inout DecodedPacket) {
+        p.anomalies.insert(.tunnelNotDecapsulated)
+        if !overUDP { p.malformed = .badInnerPacket(kind, claimed: claimed, available: available) }
+    }
+
+    /// An inner IP packet at `offset` that must fill the `length` bytes carrying it exactly
+    /// (IP-in-IP, GRE with an IP payload, AYIYA, GTP): IPTunnel's rule.
+    @inline(never)
+    mutating func innerIP(_ kind: TunnelKind, at offset: Int, length: Int, version expected: UInt8?, overUDP: Bool,
+                          confirmed: Bool = true, _ p: inout DecodedPacket) {
+        let captured = frame.count - offset
+        guard length >= 1, captured >= 1 else { return refuse(kind, claimed: 0, available: length, overUDP: overUDP, &p) }
+        let version = frame[offset] >> 4
+        guard version == 4 || version == 6, expected.map({ $0 == version }) ?? true else {
+            return refuse(kind, claimed: 0, available: length, overUDP: overUDP, &p)
+        }
+        guard captured >= 6 else { return short(version == 4 ? .ipv4 : .ipv6, needed: 6, available: captured, &p) }
+        let total = version == 4 ? Int(frame.be16(at: offset + 2)) : 40 + Int(frame.be16(at: offset + 4))
+        guard total == length else { return refuse(kind, claimed: total, available: length, overUDP: overUDP, &p) }
+        guard enterTunnel(kind, overUDP: overUDP, confirmed: confirmed, &p) else { return }
+        if version == 4 { decodeIPv4(at: offset, &p) } else { decodeIPv6(at: offset, &p) }
+    }
+
+    /// Ethernet, 802.11 or IP (by EtherType) inside a tunnel, without IPTunnel's length rule.
+    @inline(never)
+    mutating func innerFrame(_ kind: TunnelKind, _ inner: Layer, at offset: Int, etherType: UInt16 = 0, overUDP: Bool,
+                             confirmed: Bool = true, _ p: inout DecodedPacket) {
+        guard enterTunnel(kind, overUDP: overUDP, confirmed: confirmed, &p) else { return }
+        let next: Next?
+        switch inner {
+        case .ethernet: next = ethernet(at: offset, &p)
+        case .ieee80211: next = ieee80211(at: offset, &p)
+        default: next = (etherType, offset)
+        }
+        guard let next, p.malformed == nil, p.cut == nil else { return }
+        network(next, &p)
+    }
+
+    /// GRE (RFC 2784/2890, and version 1 as PPTP uses it) at `offset`, over IP or in UDP (port 4754).
+    @inline(never)
+    mutating func gre(at offset: Int, length: Int, overUDP: Bool, _ p: inout DecodedPacket) {
+        let available = min(length, frame.count - offset)
+        guard available >= 4 else { return refuse(.gre, claimed: 4, available: available, overUDP: overUDP, &p) }
+        let flags = frame.be16(at: offset), proto = frame.be16(at: offset + 2)
+        // Routing present, or reserved bits: Zeek drops these.
+        guard flags & 0x4000 == 0, flags & 0x0078 == 0 else { return refuse(.gre, claimed: 0, available: length, overUDP: overUDP, &p) }
+        var header = 4
+        switch flags & 7 {
+        case 0:
+            for bit: UInt16 in [0x8000, 0x2000, 0x1000, 0x0080] where flags & bit != 0 { header += 4 }
+            guard available >= header else { return refuse(.gre, claimed: header, available: available, overUDP: overUDP, &p) }
+            let body = offset + header
+            switch proto {
+            case 0x6558:  // transparent Ethernet bridging
+                guard available > header + 14 else { return refuse(.gre, claimed: header + 14, available: available, overUDP: overUDP, &p) }
+                innerFrame(.gre, .ethernet, at: body, overUDP: overUDP, &p)
+            case 0x88BE:  // ERSPAN type I (no sequence number) or II (an 8-byte header)
+                let erspan = flags & 0x1000 != 0 ? 8 : 0
+                guard available > header + erspan + 14 else {
+                    return refuse(.gre, claimed: header + erspan + 14, available: available, overUDP: overUDP, &p)
+                }
+                innerFrame(.gre, .ethernet, at: body + erspan, overUDP: overUDP, &p)
+            case 0x22EB:  // ERSPAN type III: 12 bytes, plus an 8-byte platform sub-header when O is set
+                guard available > header + 12 + 14 else { return refuse(.gre, claimed: header + 26, available: available, overUDP: overUDP, &p) }
+                let erspan = frame[body + 11] & 1 != 0 ? 20 : 12
+                guard available > header + erspan + 14 else {
+                    return refuse(.gre, claimed: header + erspan + 14, available: available, overUDP: overUDP, &p)
+                }
+                innerFrame(.gre, .ethernet, at: body + erspan, overUDP: overUDP, &p)
+            case let t where (t & 0x8200 == 0x8200 && t & 0xF == 0) || (t & 0x8300 == 0x8300 && t & 0xF == 0 && t <= 0x8370) || t == 0x9000:
+                innerFrame(.gre, .ieee80211, at: body, overUDP: overUDP, &p)  // Aruba
+            default:
+                innerIP(.gre, at: body, length: length - header, version: nil, overUDP: overUDP, &p)
+            }
+        case 1:
+            // Enhanced GRE (PPTP): PPP inside.
+            guard proto == 0x880B else { return refuse(.gre, claimed: 0, available: length, overUDP: overUDP, &p) }
+            header = 8 + (flags & 0x1000 != 0 ? 4 : 0) + (flags & 0x0080 != 0 ? 4 : 0)
+            guard available > header + 2 else { return refuse(.gre, claimed: header + 2, available: available, overUDP: overUDP, &p) }
+            guard let next = ppp(at: offset + header, &p), next.etherType == EtherType.ipv4.rawValue || next.etherType == EtherType.ipv6.rawValue
+            else { return refuse(.gre, claimed: 0, available: length, overUDP: overUDP, &p) }
+            innerIP(.gre, at: next.offset, length: length - (next.offset - offset),
+                    version: next.etherType == EtherType.ipv4.rawValue ? 4 : 6, overUDP: overUDP, &p)
+        default:
+            refuse(.gre, claimed: 0, available: length, overUDP: overUDP, &p)
+        }
+    }
+
+    /// Tunnels over UDP, chosen by the tunnel port at either end (the destination's first;
+    /// Zeek uses the responder's, which is the tunnel port once likely-server-port flips
+    /// have oriented the flow), else recognised by their payload (AYIYA, then Teredo).
+    @inline(never)
+    mutating func udpTunnel(_ p: inout DecodedPacket) {
+        let offset = p.payloadOffset, length = p.payloadLength
+        let available = min(length, p.capturedPayloadLength)
+        func tunnelPort(_ port: UInt16) -> Bool {
+            switch port {
+            case 4789, 6081, 2152, 2123, 3544, 5072, 4754: return true
+            default: return false
+            }
+        }
+        let port = tunnelPort(p.destinationPort) ? p.destinationPort : tunnelPort(p.sourcePort) ? p.sourcePort : 0
+        switch port {
+        case 4789:
+            // VXLAN: the I flag, then an Ethernet frame.
+            guard available > 8, frame[offset] & 0x08 != 0 else { return notDecapsulated(&p) }
+            innerFrame(.vxlan, .ethernet, at: offset + 8, overUDP: true, &p)
+        case 6081:
+            // Geneve: version 0, options, then the protocol type.
+            guard available >= 8, frame[offset] >> 6 == 0 else { return notDecapsulated(&p) }
+            let header = 8 + Int(frame[offset] & 0x3F) * 4
+            guard available > header else { return notDecapsulated(&p) }
+            switch frame.be16(at: offset + 2) {
+            case 0x6558: innerFrame(.geneve, .ethernet, at: offset + header, overUDP: true, &p)
+            case let t where t == 0x0800 || t == 0x86DD || t == 0x0806:
+                innerFrame(.geneve, .ipv4, at: offset + header, etherType: t, overUDP: true, &p)
+            default: p.anomalies.insert(.tunnelNotDecapsulated)
+            }
+        case 2152, 2123:
+            gtp(at: offset, length: length, available: available, &p)
+        case 3544:
+            teredo(at: offset, length: length, available: available, detect: false, &p)
+        case 5072:
+            ayiya(at: offset, length: length, available: available, &p)
+        case 4754:
+            gre(at: offset, length: length, overUDP: true, &p)
+        default:
+            if available >= 3, frame[offset + 1] == 0x52, frame[offset + 2] == 0x11 {
+                ayiya(at: offset, length: length, available: available, &p)
+            } else if available >= 40 {
+                teredo(at: offset, length: length, available: available, detect: true, &p)
+            }
+        }
+    }
+
+    /// GTPv1-U (3GPP TS 29.281): G-PDUs carry an IP packet after the header and its extensions.
+    @inline(never)
+    mutating func gtp(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        guard available >= 8 else { return notDecapsulated(&p) }
+        let flags = frame[offset]
+        guard flags >> 5 == 1, flags & 0x10 != 0, !(p.tunnelDepth > 0 && UInt8(truncatingIfNeeded: p.tunnelInfo >> (8 * UInt32(p.tunnelDepth - 1))) & 0x0F == TunnelKind.gtpv1.rawValue) else { return notDecapsulated(&p) }
+        var header = flags & 0x07 != 0 ? 12 : 8
+        if flags & 0x04 != 0 {
+            guard available >= 12 else { return notDecapsulated(&p) }
+            var next = frame[offset + 11]
+            var extensions = 0
+            while next != 0 {
+                extensions += 1
+                guard extensions <= 16, available > header else { return notDecapsulated(&p) }
+                let size = Int(frame[offset + header]) * 4
+                guard size > 0, available >= header + size else { return notDecapsulated(&p) }
+                next = frame[offset + header + size - 1]
+                header += size
+            }
+        }
+        guard frame[offset + 1] == 255, available > header else { return }  // only G-PDUs carry user data
+        innerIP(.gtpv1, at: offset + header, length: length - header, version: nil, overUDP: true, &p)
+    }
+
+    /// AYIYA (draft-massar-v6ops-ayiya): identity and signature after 8 fixed bytes; forward (opcode 1) only.
+    @inline(never)
+    mutating func ayiya(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
+        guard available >= 8 else { return notDecapsulated(&p) }
+        let header = 8 + (1 << Int(frame[offset] >> 4)) + Int(frame[offset + 1] >> 4) * 4
+        guard available > header, frame[offset + 2] & 0x0F == 1 else { return notDecapsulated(&p) }
+        switch frame[offset + 3] {
+        case 4: innerIP(.ayiya, at: offset + header, length: length - header, version: 4, overUDP: true, &p)
+        case 41: innerIP(.ayiya, at: offset + header, length: length - header, version: 6, overUDP: true, &p)
+        default: p.anomalies.insert(.tunnelNotDecapsulated)
+        }
+    }
+
+    /// Teredo (RFC 4380): optional authentication and origin indication, then IPv6 that
+    /// fills the datagram (or a bubble). With `detect`, only payloads that look like Teredo.
+    @inline(never)
+    mutating func teredo(at offset: Int, length: Int, available: Int, detect: Bool, _ p: inout DecodedPacket) {
+        let end = offset + available
+        if detect {
+            guard available >= 40 else { return }
+            func teredoPrefix(_ at: Int) -> Bool {
+                frame[at] == 0x20 && frame[at + 1] == 0x01 && frame[at + 2] == 0 && frame[at + 3] == 0
+            }
+            let ipv6First = frame[offset] >> 4 == 6 && (teredoPrefix(offset + 8) || teredoPrefix(offset + 24))
+            guard ipv6First || frame[offset + 1] == 0x01 || (frame[offset] == 0 && frame[offset + 1] == 0) else { return }
+        }
+        var position = offset
+        var origin = false, authentication = false
+        while true {
+            guard end - position >= 2 else { return notDecapsulated(&p) }
+            let word = frame.be16(at: position)
+            if word == 0 {
+                guard !origin, end - position >= 8 else { return notDecapsulated(&p) }
+                origin = true
+                position += 8
+            } else if word == 1 {
+                guard !origin, !authentication, end - position >= 4 else { return notDecapsulated(&p) }
+                let size = 4 + Int(frame[position + 2]) + Int(frame[position + 3]) + 8 + 1
+                guard end - position >= size else { return notDecapsulated(&p) }
+                authentication = true
+                position += size
+            } else if frame[position] >> 4 == 6 {
+                break
+            } else {
+                return notDecapsulated(&p)
+            }
+        }
+        guard end - position >= 40 else { return notDecapsulated(&p) }
+        let payload = Int(frame.be16(at: position + 4)), remaining = offset + length - position
+        let bubble = frame[position + 6] == 59 && payload == 0
+        guard payload + 40 == remaining || bubble else { return notDecapsulated(&p) }
+        guard enterTunnel(.teredo, overUDP: true, confirmed: true, &p) else { return }
+        decodeIPv6(at: position, &p)
     }
 
     // MARK: Checksums

@@ -85,14 +85,14 @@ import Testing
     }
 
     @Test func unsupportedLinkTypeAndBadFilter() throws {
-        let path = Paths.temporary("radiotap.pcap")
+        let path = Paths.temporary("frame-relay.pcap")
         do {
-            let writer = try PcapWriter(path: path, linkType: 127)
+            let writer = try PcapWriter(path: path, linkType: 107)
             writer.write(PacketMetadata(timestamp: Timestamp(nanoseconds: 0), capturedLength: 8, wireLength: 8), bytes: [0, 0, 8, 0, 0, 0, 0, 0])
         }
         let run = try packets([path])
         #expect(run.status == .unsupportedLinkType)
-        #expect(run.err.contains("unsupported link-layer type IEEE802_11_RADIO (127)"))
+        #expect(run.err.contains("unsupported link-layer type FRELAY (107)"))
         let filter = try packets([Paths.fixture("vlan.pcap"), "-f", "port"])
         #expect(filter.status == .badFilter && filter.err.contains("bad filter expression 'port'"))
     }

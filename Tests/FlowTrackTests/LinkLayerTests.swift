@@ -62,7 +62,7 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark"), "needs tshark"), arguments: files)
     func agreesWithTsharksConversations(_ file: String) throws {
         let rows = try track([Paths.fixture(file)]).rows
-        let ours = Set(rows.map { [$0.originator.description, $0.responder.description].sorted().joined(separator: " ")
+        let ours = Set(rows.map { ["\($0.originator.address):\($0.originator.port)", "\($0.responder.address):\($0.responder.port)"].sorted().joined(separator: " ")
             + " \($0.originatorCounters.packets + $0.responderCounters.packets)" })
         let theirs = try Self.tsharkConversations(Paths.fixture(file))
         if let gap = Self.tsharkGaps[file] {

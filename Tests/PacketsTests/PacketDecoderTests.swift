@@ -184,11 +184,11 @@ import Testing
     @Test func otherEthernetFrames() throws {
         let p = try decodeFixture("ethernet-misc.pcap")
         #expect(p[0].layers == [.ethernet, .arp] && p[0].malformed == nil)
-        #expect(p[1].layers == [.ethernet] && p[1].ipVersion == 0 && p[1].malformed == nil)  // 802.3 length field
+        #expect(p[1].layers == [.ethernet, .llc] && p[1].ipVersion == 0 && p[1].malformed == nil)  // 802.3 length field, LLC without SNAP
         #expect(p[2].anomalies.contains(.trailingBytes) && p[2].ipTotalLength == 40 && p[2].payloadLength == 0)
     }
 
     @Test func unsupportedLinkTypeIsTyped() {
-        #expect(throws: DecodeError.unsupportedLinkType(127)) { try PacketDecoder(linkType: LinkType(rawValue: 127)) }
+        #expect(throws: DecodeError.unsupportedLinkType(107)) { try PacketDecoder(linkType: LinkType(rawValue: 107)) }
     }
 }

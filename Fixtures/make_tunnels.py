@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Crafts one capture per tunnel (Fixtures/tn-*.pcap) with scapy, each carrying the exchange
+of helpers/exchange.py (TCP 40000 -> 80, UDP 40001 -> 9999) between the inner hosts
+10.1.0.1 and 10.1.0.2 (2001:db8:1::1 and ::2 for IPv6 inside). Outer hosts: 192.0.2.1
+and 192.0.2.2 (2001:db8:ff::1 and ::2 for IPv6 outside). The tests compare FlowTrack's rows
+with tshark's conversations and with what ZEEK_ENCAPSULATION §2-3 says of each tunnel.
+Run: /usr/bin/python3 Fixtures/make_tunnels.py
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
+from exchange import exchange  # noqa: E402
+from pcapfile import write_pcap  # noqa: E402
+from scapy.all import GRE, IP, UDP, Ether, IPv6, Raw  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+T0 = 1_700_200_000 * 1_000_000_000
+O4 = ("192.0.2.1", "192.0.2.2")
+O6 = ("2001:db8:ff::1", "2001:db8:ff::2")
+MO = ("02:00:00:00:01:01", "02:00:00:00:01:02")   # outer MACs
+MI = ("02:00:00:00:00:0a", "02:00:00:00:00:0b")   # inner MACs
+
+
+def outer_ip(up, proto, v6=False):
+    a, b = O6 if v6 else O4
+    src, dst = (a, b) if up else (b, a)
+    return IPv6(src=src, dst=dst, nh=proto) if v6 else IP(src=src, dst=dst, proto=proto)
+
+
+def ether(up, payload, macs=MO, type=None):
+    e = Ether(src=macs[0] if up else macs[1], dst=macs[1] if up else macs[0])
+    if type is not None:
+        e.type = type
+    return e / payload
+
+
+def save(name, wrap, v6_inner=False):
+    inner = exchange("2001:db8:1::1", "2001:db8:1::2", v6=True) if v6_inner else exchange()
+    write_pcap(os.path.join(HERE, name), 1, [(T0 + i * 100_000_000, bytes(wrap(up, ip))) for i, (up, ip) in enumerate(inner)])
+
+
+# IP in IP, all four combinations (protocol 4 carries IPv4, 41 IPv6).
+save("tn-ipip-44.pcap", lambda up, ip: ether(up, outer_ip(up, 4) / ip))
+save("tn-ipip-46.pcap", lambda up, ip: ether(up, outer_ip(up, 41) / ip), v6_inner=True)
+save("tn-ipip-64.pcap", lambda up, ip: ether(up, outer_ip(up, 4, v6=True) / ip))
+save("tn-ipip-66.pcap", lambda up, ip: ether(up, outer_ip(up, 41, v6=True) / ip), v6_inner=True)
+
+# GRE version 0: IPv4 inside; with checksum, key and sequence words; Ethernet inside (0x6558).
+save("tn-gre.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(proto=0x0800) / ip))
+save("tn-gre-csum-key-seq.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(chksum_present=1, key_present=1,
+     seqnum_present=1, key=42, seqence_number=7, proto=0x0800) / ip))
+save("tn-gre-teb.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(proto=0x6558) / ether(up, ip, macs=MI)))
+# ERSPAN type I (no sequence number, no header), II (8-byte header), III (12 bytes, with and
+# without the 8-byte platform sub-header).
+save("tn-erspan1.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(proto=0x88BE) / ether(up, ip, macs=MI)))
+save("tn-erspan2.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(seqnum_present=1, seqence_number=1, proto=0x88BE)
+     / Raw(struct.pack("!HHI", 0x1000 | 5, 0x0800 | 7, 0)) / ether(up, ip, macs=MI)))
+save("tn-erspan3.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(seqnum_present=1, seqence_number=1, proto=0x22EB)
+     / Raw(struct.pack("!HHIHH", 0x2000 | 5, 0x0000 | 7, 12345, 0, 0)) / ether(up, ip, macs=MI)))
+save("tn-erspan3-platform.pcap", lambda up, ip: ether(up, outer_ip(up, 47) / GRE(seqnum_present=1, seqence_number=1,
+     proto=0x22EB) / Raw(struct.pack("!HHIHH", 0x2000 | 5, 0x0000 | 7, 12345, 0, 1) + b"\x00" * 8) / ether(up, ip, macs=MI)))
+# GRE version 1 (PPTP): key (payload length, call id) and sequence words, then PPP.
+save("tn-pptp.pcap", lambda up, ip: ether(up, outer_ip(up, 47)
+     / Raw(struct.pack("!HHHHI", 0x3001, 0x880B, len(bytes(ip)) + 4, 9, 1) + b"\xff\x03\x00\x21") / ip))
+
+# VXLAN: each direction in its own outer flow (random source port -> 4789), as Linux sends it.
+save("tn-vxlan.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 50001, dport=4789)
+     / Raw(struct.pack("!II", 0x08000000, 100 << 8)) / ether(up, ip, macs=MI)))
+# Geneve with one 8-byte option (length 2 words), Ethernet inside, one outer flow.
+save("tn-geneve.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 6081, dport=6081 if up else 50000)
+     / Raw(struct.pack("!BBHI", 2, 0, 0x6558, 100 << 8) + struct.pack("!HBBI", 0x0102, 0x80, 1, 0xDEADBEEF))
+     / ether(up, ip, macs=MI)))
+# GTPv1-U G-PDUs with a PDU session container extension header (type 0x85), TEID 7.
+save("tn-gtpu.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=2152, dport=2152)
+     / Raw(struct.pack("!BBHIHBB", 0x34, 255, len(bytes(ip)) + 8, 7, 0, 0, 0x85) + bytes([1, 0x10, 9, 0])) / ip))
+# GRE in UDP (port 4754), IPv4 inside.
+save("tn-gre-udp.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 4754, dport=4754 if up else 50000)
+     / GRE(proto=0x0800) / ip))
+# Teredo: the client (outer 192.0.2.1:50000) to the relay's port 3544; the server side's packets
+# carry an origin indication. IPv6 inside.
+save("tn-teredo.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 3544, dport=3544 if up else 50000)
+     / (Raw(b"") if up else Raw(struct.pack("!HH", 0, 50000 ^ 0xFFFF) + bytes(x ^ 0xFF for x in (192, 0, 2, 1)))) / ip),
+     v6_inner=True)
+# AYIYA (port 5072): 8 fixed bytes + 16 identity bytes (2^4) + no signature, opcode 1 (forward), IPv4 inside.
+save("tn-ayiya.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5072, dport=5072 if up else 50000)
+     / Raw(struct.pack("!BBBBI", 0x41, 0x00, 0x01, 4, 0) + b"\x00" * 16) / ip))
+print("tunnel fixtures written to", HERE)

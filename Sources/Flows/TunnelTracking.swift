@@ -1,0 +1,117 @@
+/// What the tracker knows of an inner connection's tunnels (ZEEK_ENCAPSULATION §3.2).
+struct TunnelMembership {
+    /// The uid numbers of the tunnels in `tunnel_parents`, in the order they were met.
+    var parents: [UInt64] = []
+    /// Identifies the last stack of tunnels (a change adds the new innermost tunnel).
+    var signature: UInt64 = 0
+    /// Changes seen (Zeek stops adding after `Tunnel::max_changes_per_connection` = 5).
+    var changes: UInt8 = 0
+    /// The innermost tunnel's kind, for displays.
+    var kind: TunnelKind = .ip
+}
+
+/// An IP-level tunnel (IP-in-IP, GRE) by its unordered pair of outer addresses.
+struct IPTunnel {
+    var id: UInt64
+    var lastSeen: Int64
+}
+
+/// A UDP connection that carries a tunnel: which, and whether it is confirmed.
+struct TunnelCarrier {
+    var kind: TunnelKind
+    var confirmed = false
+    /// Teredo is confirmed once both sides sent a valid packet.
+    var validFromA = false
+    var validFromB = false
+}
+
+extension ConnectionTracker {
+    /// `Tunnel::ip_tunnel_timeout`: an IP-level tunnel idle this long gets a new uid.
+    static let ipTunnelTimeout: Int64 = 24 * 3600 * 1_000_000_000
+    /// `Tunnel::max_changes_per_connection`.
+    static let maxTunnelChanges: UInt8 = 5
+    /// IP-level tunnel uids live above every connection number.
+    static let ipTunnelIDBase: UInt64 = 1 << 62
+    /// The IP-level tunnel table is cleared when it holds this many tunnels (a bound under attack).
+    static let ipTunnelLimit = 1 << 16
+
+    /// Processes a packet that came through `tunnels` (outermost first): each carrying UDP
+    /// connection is tracked as a packet of its own (its conn.log row, and its `service`
+    /// once the tunnel is confirmed), IP-level tunnels get a uid by their outer address
+    /// pair, and the inner connection records the innermost tunnel in `tunnel_parents`.
+    public mutating func process(_ p: DecodedPacket, tunnels: TunnelStack, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
+        guard p.tunnelDepth > 0, tunnels.count > 0 else { return process(p, at: time, emit) }
+        advance(to: time, emit)  // network time first: the tunnel table reads it
+        var innermost: UInt64 = 0, signature: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var carrier: UInt64?
+        for i in 0..<tunnels.count {
+            let layer = tunnels[i]
+            var id: UInt64
+            if layer.overUDP {
+                track(layer.outerPacket, at: time, frame: false, emit)
+                carrier = lastConnectionID
+                if let outer = lastConnectionID, let e = lastEntry {
+                    noteCarrier(outer, entry: e, layer)
+                    id = outer
+                } else {
+                    id = 0
+                }
+                if layer.kind == .gre { id = ipTunnelID(layer) }
+            } else {
+                id = ipTunnelID(layer)
+            }
+            signature = (signature ^ id) &* 0xBF58_476D_1CE4_E5B9
+            innermost = id
+        }
+        statistics.tunnelled += 1
+        track(p, at: time, frame: true, emit)
+        lastCarrierConnectionID = carrier
+        guard let inner = lastConnectionID, let e = lastEntry, innermost != 0 else { return }
+        var m = tunnelMembers[inner] ?? TunnelMembership()
+        if m.parents.isEmpty {
+            m.parents = [innermost]
+            m.signature = signature
+            m.kind = tunnels[tunnels.count - 1].kind
+        } else if m.signature != signature {
+            m.signature = signature
+            m.changes &+= m.changes == .max ? 0 : 1
+            if m.changes <= Self.maxTunnelChanges {
+                if !m.parents.contains(innermost) { m.parents.append(innermost) }
+                m.kind = tunnels[tunnels.count - 1].kind
+            } else if m.changes == Self.maxTunnelChanges + 1 {
+                var c = table[e]
+                _ = c.checkHistory(HistoryBit.violation, UInt8(ascii: "X"), isOrig: true)
+                if c.history.spill != 0 { spill(&c) }
+                table[e] = c
+            }
+        }
+        tunnelMembers[inner] = m
+    }
+
+    /// The uid number of the IP-level tunnel between a layer's outer addresses.
+    mutating func ipTunnelID(_ layer: TunnelLayer) -> UInt64 {
+        let key = FlowKey(ipProtocol: 0, source: Endpoint(layer.source, 0), destination: Endpoint(layer.destination, 0))
+        if let known = ipTunnels[key], now &- known.lastSeen < Self.ipTunnelTimeout {
+            ipTunnels[key]?.lastSeen = now
+            return known.id
+        }
+        if ipTunnels.count >= Self.ipTunnelLimit { ipTunnels.removeAll(keepingCapacity: true) }
+        nextTunnelSerial += 1
+        let id = Self.ipTunnelIDBase | nextTunnelSerial
+        ipTunnels[key] = IPTunnel(id: id, lastSeen: now)
+        return id
+    }
+
+    /// Records that connection `serial` carries a tunnel, confirming it by the tunnel's rule.
+    mutating func noteCarrier(_ serial: UInt64, entry e: Int, _ layer: TunnelLayer) {
+        guard layer.kind != .gre else { return }  // GRE in UDP never sets a service
+        var carrier = tunnelCarriers[serial] ?? TunnelCarrier(kind: layer.kind)
+        if layer.confirmed {
+            let key = table.key(at: e)
+            let fromA = key.isFromA(source: layer.source, port: layer.sourcePort)
+            if fromA { carrier.validFromA = true } else { carrier.validFromB = true }
+            carrier.confirmed = carrier.confirmed || layer.kind != .teredo || (carrier.validFromA && carrier.validFromB)
+        }
+        tunnelCarriers[serial] = carrier
+    }
+}

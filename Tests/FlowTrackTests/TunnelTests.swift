@@ -1,0 +1,84 @@
+import FlowTrack
+import Foundation
+import Testing
+
+/// Tunnels (Fixtures/make_tunnels.py, ZEEK_ENCAPSULATION §2-3): every capture carries the
+/// exchange of Fixtures/helpers/exchange.py inside a tunnel. The inner connections are
+/// tracked by their own 5-tuple with `tunnel_parents`; a UDP tunnel's carrying flow keeps its
+/// own row, with the tunnel's service once confirmed; IP-level tunnels have no row but a uid.
+@Suite struct TunnelTests {
+    /// The outer rows Zeek writes for each capture (UDP tunnels only), written from the
+    /// fixture script: "orig -> resp packets service".
+    static let outerRows: [String: [String]] = [
+        "tn-ipip-44.pcap": [], "tn-ipip-46.pcap": [], "tn-ipip-64.pcap": [], "tn-ipip-66.pcap": [],
+        "tn-gre.pcap": [], "tn-gre-csum-key-seq.pcap": [], "tn-gre-teb.pcap": [], "tn-pptp.pcap": [],
+        "tn-erspan1.pcap": [], "tn-erspan2.pcap": [], "tn-erspan3.pcap": [], "tn-erspan3-platform.pcap": [],
+        // VXLAN: each direction in its own outer flow (both to port 4789).
+        "tn-vxlan.pcap": ["192.0.2.1:50000 -> 192.0.2.2:4789 6 vxlan", "192.0.2.2:50001 -> 192.0.2.1:4789 4 vxlan"],
+        "tn-geneve.pcap": ["192.0.2.1:50000 -> 192.0.2.2:6081 10 geneve"],
+        "tn-gtpu.pcap": ["192.0.2.1:2152 -> 192.0.2.2:2152 10 gtpv1"],
+        "tn-teredo.pcap": ["192.0.2.1:50000 -> 192.0.2.2:3544 10 teredo"],
+        "tn-ayiya.pcap": ["192.0.2.1:50000 -> 192.0.2.2:5072 10 ayiya"],
+        // GRE in UDP: a row for the UDP flow, without a service (Zeek never confirms it); the
+        // inner rows' parent is the IP-level GRE tunnel.
+        "tn-gre-udp.pcap": ["192.0.2.1:50000 -> 192.0.2.2:4754 10 -"],
+    ]
+
+    static var files: [String] { outerRows.keys.sorted() }
+
+    static func describe(_ c: Connection) -> String {
+        "\(c.originator) -> \(c.responder) \(c.originatorCounters.packets + c.responderCounters.packets) \(c.service ?? "-")"
+    }
+
+    @Test func everyTunnelHasAFixture() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Paths.fixture("")).filter { $0.hasPrefix("tn-") && $0.hasSuffix(".pcap") }
+        #expect(Set(names) == Set(Self.files))
+    }
+
+    @Test(arguments: files)
+    func innerAndOuterRowsAreZeeks(_ file: String) throws {
+        let (rows, statistics) = try track([Paths.fixture(file)])
+        #expect(statistics.tunnelled == 10, "\(file): every frame came through the tunnel")
+        let inner = rows.filter { [40000, 40001].contains($0.originator.port) }
+        let outer = rows.filter { ![40000, 40001].contains($0.originator.port) }
+        #expect(outer.map(Self.describe).sorted() == Self.outerRows[file]!.sorted(), "\(file)")
+        try #require(inner.count == 2, "\(file): \(rows.map(Self.describe))")
+        let tcp = try #require(inner.first { $0.transport == .tcp }), udp = try #require(inner.first { $0.transport == .udp })
+        #expect(tcp.connState == .SF && tcp.originatorCounters.bytes == 10 && tcp.responderCounters.bytes == 20)
+        #expect(tcp.originatorCounters.packets == 5 && tcp.responderCounters.packets == 3 && udp.history == "Dd")
+        #expect(!tcp.tunnelParents.isEmpty && tcp.tunnelParents == udp.tunnelParents)
+        if file == "tn-vxlan.pcap" {
+            // Requests and replies in two outer flows: both uids, and after Zeek's five
+            // changes of tunnel the TCP connection records X.
+            #expect(tcp.tunnelParents == outer.sorted { $0.startTime < $1.startTime }.map(\.uid))
+            #expect(tcp.history == "ShADdFfX")
+        } else {
+            #expect(tcp.history == "ShADdFf" && tcp.tunnelParents.count == 1)
+            if outer.isEmpty || file == "tn-gre-udp.pcap" {
+                // An IP-level tunnel: its own uid, no row.
+                #expect(!rows.map(\.uid).contains(tcp.tunnelParents[0]))
+            } else {
+                #expect(tcp.tunnelParents == [outer[0].uid])
+            }
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark"), "needs tshark"), arguments: files)
+    func agreesWithTsharksConversations(_ file: String) throws {
+        let rows = try track([Paths.fixture(file)]).rows
+        let ours = Set(rows.map { ["\($0.originator.address):\($0.originator.port)", "\($0.responder.address):\($0.responder.port)"].sorted().joined(separator: " ")
+            + " \($0.originatorCounters.packets + $0.responderCounters.packets)" })
+        #expect(try LinkLayerTests.tsharkConversations(Paths.fixture(file)) == ours, "\(file)")
+    }
+
+    @Test func tunnelParentsInEveryFormat() throws {
+        let rows = try track([Paths.fixture("tn-vxlan.pcap")]).rows
+        let tcp = try #require(rows.first { $0.transport == .tcp && $0.responder.port == 80 })
+        let zeek = ZeekLogWriter(columns: ConnLogColumns()).row(tcp).split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(zeek[20] == tcp.tunnelParents.joined(separator: ","))
+        let json = try JSONSerialization.jsonObject(with: Data(JSONLinesWriter(columns: ConnLogColumns()).row(tcp).utf8)) as! [String: Any]
+        #expect(json["tunnel_parents"] as? [String] == tcp.tunnelParents)
+        let csv = CSVWriter(columns: ConnLogColumns()).row(tcp)
+        #expect(csv.contains("\"" + tcp.tunnelParents.joined(separator: ",") + "\""))
+    }
+}
