@@ -31,6 +31,11 @@ public struct FlowTracker {
     public private(set) var tracker: ConnectionTracker
     /// Decoder totals (link types, protocols, malformed reasons).
     public private(set) var packetStatistics = PacketStatistics()
+    /// IP fragments held until their datagrams complete (``TrackerConfiguration/reassembleFragments``).
+    var reassembler = IPReassembler()
+
+    /// What IP fragment reassembly did: datagrams completed, and fragments dropped and why.
+    public var fragmentStatistics: IPReassembler.Statistics { reassembler.statistics }
 
     /// Creates a pipeline.
     public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
@@ -54,9 +59,7 @@ public struct FlowTracker {
         var file = try PcapFile(path: path, filter: filter)
         let linkType = LinkType(rawValue: file.linkType)
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
-        var packet = DecodedPacket()
-        var subframes: [DecodedPacket] = []
-        var tunnels = TunnelStack()
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -65,34 +68,16 @@ public struct FlowTracker {
             stats.addLinkType(linkType, packets: count)
             self.tracker = tracker
             packetStatistics = stats
+            reassembler = intake.reassembler
         }
         while true {
-            guard try file.next({ meta, bytes in
-                decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-                if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
-                if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
+            guard let ready = try file.next({ meta, bytes in
                 time = meta.timestamp
-                return true
-            }) != nil else { break }
+                return intake.take(bytes, meta, with: decoder)
+            }) else { break }
             count += 1
-            // One immutable copy that both calls borrow (the captured `packet` itself
-            // would be copied for each of them).
-            let current = packet
-            stats.add(current)
-            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
-                tracker.process(current, tunnels: tunnels, at: time, handler)
-            }
-            if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
+            if ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
             if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
-        }
-    }
-
-    /// The A-MSDU subframes after a frame's first, each a packet of its own.
-    static func process(_ subframes: [DecodedPacket], at time: Timestamp, _ tracker: inout ConnectionTracker,
-                        _ stats: inout PacketStatistics, _ handler: (ConnectionEvent) -> Void) {
-        for sub in subframes {
-            stats.add(sub)
-            tracker.process(sub, at: time, handler)
         }
     }
 
@@ -118,9 +103,7 @@ public struct FlowTracker {
             try? PacketDecoder(linkType: LinkType(rawValue: $0), verifyChecksums: configuration.verifyChecksums)
         }
         var counts = Array(repeating: 0, count: paths.count)
-        var packet = DecodedPacket()
-        var subframes: [DecodedPacket] = []
-        var tunnels = TunnelStack()
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
         var time = Timestamp(nanoseconds: 0)
         var tracker = self.tracker
         var stats = packetStatistics
@@ -129,37 +112,30 @@ public struct FlowTracker {
             for (i, n) in counts.enumerated() where n > 0 { stats.addLinkType(LinkType(rawValue: merge.linkTypes[i]), packets: n) }
             self.tracker = tracker
             packetStatistics = stats
+            reassembler = intake.reassembler
         }
         for (i, decoder) in decoders.enumerated() where decoder == nil && merge.linkTypes[i] != 0 {
             let type = merge.linkTypes[i]
             failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type)))
         }
         while true {
-            let source: Int?
+            let taken: (source: Int, ready: Bool)?
             do throws(PcapMerge.SourceError) {
-                source = try merge.next { source, meta, bytes in
-                    guard let decoder = decoders[source] else { return -1 }
-                    decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-                if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
-                    if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
+                taken = try merge.next { source, meta, bytes in
+                    guard let decoder = decoders[source] else { return (-1, false) }
                     time = meta.timestamp
-                    return source
+                    return (source, intake.take(bytes, meta, with: decoder))
                 }
             } catch {
                 failure(paths[error.source], error.error)
                 decoders[error.source] = nil
                 continue
             }
-            guard let source else { break }
-            guard source >= 0 else { continue }
+            guard let taken else { break }
+            guard taken.source >= 0 else { continue }
             count += 1
-            counts[source] += 1
-            let current = packet
-            stats.add(current)
-            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
-                tracker.process(current, tunnels: tunnels, at: time, handler)
-            }
-            if current.nextSubframe != 0 { Self.process(subframes, at: time, &tracker, &stats, handler) }
+            counts[taken.source] += 1
+            if taken.ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
             if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
         }
     }
@@ -179,25 +155,18 @@ public struct FlowTracker {
         guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
             throw .activationFailed(interface: capture.interface, message: "link type \(linkType) is not one FlowTrack decodes")
         }
-        var decoded = DecodedPacket()
-        var subframes: [DecodedPacket] = []
-        var tunnels = TunnelStack()
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
+        defer { reassembler = intake.reassembler }
         var count = 0
         while !shouldStop(), maxPackets.map({ count < $0 }) ?? true {
-            let meta = try capture.next(waiting: 100) { meta, bytes in
-                decoder.decode(bytes, wireLength: meta.wireLength, into: &decoded)
-                if decoded.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: decoded) }
-                if decoded.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: decoded, into: &subframes) }
+            let taken = try capture.next(waiting: 100) { meta, bytes in
+                let ready = intake.take(bytes, meta, with: decoder)
                 packet?(meta, bytes)
-                return meta
+                return (meta, ready)
             }
-            if let meta {
+            if let (meta, ready) = taken {
                 count += 1
-                packetStatistics.add(decoded)
-                if decoded.tunnelDepth == 0 { tracker.process(decoded, at: meta.timestamp, handler) } else {
-                    tracker.process(decoded, tunnels: tunnels, at: meta.timestamp, handler)
-                }
-                if decoded.nextSubframe != 0 { Self.process(subframes, at: meta.timestamp, &tracker, &packetStatistics, handler) }
+                if ready { intake.track(&tracker, at: meta.timestamp, &packetStatistics, handler) } else { intake.held(&packetStatistics) }
             } else {
                 tracker.advance(to: WallClock.now, handler)
             }

@@ -121,30 +121,41 @@ public struct ExtractCommand: ParsableCommand {
                 return .failure
             }
         }
-        var packet = DecodedPacket()
-        var subframes: [DecodedPacket] = []
-        var tunnels = TunnelStack()
+        var intake = FrameIntake(configuration: configuration, reassembler: IPReassembler())
+        // Fragments wait with their datagram: written with it when it completes and is wanted.
+        var held: [String: [(PacketMetadata, [UInt8])]] = [:]
         while true {
             do throws(PcapMerge.SourceError) {
                 guard try merge.next({ source, meta, bytes in
                     guard let decoder = decoders[source] else { return }
-                    decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-                    if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
-                    tracker.process(packet, tunnels: tunnels, at: meta.timestamp) { _ in }
+                    let ready = intake.take(bytes, meta, with: decoder)
+                    guard ready else {
+                        let fragmentKey = "\(intake.packet.source) \(intake.packet.destination) \(intake.packet.fragmentIdentification)"
+                        if held[fragmentKey, default: []].count < 1024 {
+                            var copy = [UInt8](repeating: 0, count: bytes.count)
+                            for i in bytes.indices { copy[i] = bytes[i] }
+                            held[fragmentKey, default: []].append((meta, copy))
+                        }
+                        return
+                    }
+                    let packet = intake.packet
+                    tracker.process(packet, tunnels: intake.tunnels, at: meta.timestamp) { _ in }
                     // A tunnelled frame is written whole, for its inner connection or for the UDP one carrying it.
                     var wanted = tracker.lastConnectionID.map(ids.contains) ?? false
                     if let carrier = tracker.lastCarrierConnectionID, ids.contains(carrier) { wanted = true }
                     if packet.nextSubframe != 0 {
                         // An A-MSDU: the frame is written if any of its subframes is wanted.
-                        decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes)
-                        for sub in subframes {
+                        for sub in intake.subframes {
                             tracker.process(sub, at: meta.timestamp) { _ in }
                             if let id = tracker.lastConnectionID, ids.contains(id) { wanted = true }
                         }
                     }
+                    let earlier = held.isEmpty ? [] : held.removeValue(forKey:
+                        "\(packet.source) \(packet.destination) \(packet.fragmentIdentification)") ?? []
                     if wanted {
+                        for (m, frame) in earlier { writer?.write(m, bytes: frame.span) }
                         writer?.write(meta, bytes: bytes)
-                        written += 1
+                        written += 1 + earlier.count
                     }
                 }) != nil else { break }
             } catch {

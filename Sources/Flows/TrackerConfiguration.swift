@@ -37,6 +37,10 @@ public struct TrackerConfiguration: Sendable {
     /// zero ports); conntrack keys SCTP by its ports. `nil` (the default) follows the
     /// profile: ports 0 for ``TimeoutProfile/zeek``, ports for ``TimeoutProfile/conntrack``.
     public var sctpPorts: Bool?
+    /// Whether IP fragments are reassembled before tracking (as Zeek does), so a datagram
+    /// counts once with its whole length; off, first fragments stand for their datagrams
+    /// and later ones are not attributed.
+    public var reassembleFragments = true
     /// Zeek's DNS and NTP analyzers turn a connection around when its first message shows
     /// the originator is the server (a DNS response, an NTP server-mode message), and
     /// end UDP DNS connections after 10 s of quiet (`dns_session_timeout`). On by default

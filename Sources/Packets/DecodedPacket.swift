@@ -321,6 +321,15 @@ public struct DecodedPacket: Sendable {
     public var tunnelInfo: UInt32 = 0
     /// Per tunnel (16 bits each, outermost first): the frame offset of its outer IP header.
     public var tunnelOffsets: UInt64 = 0
+    /// For an IP fragment, where its fragmentable part starts, from the IP header: the
+    /// IPv4 header length, or the offset of the IPv6 fragment header (whose 8 bytes precede
+    /// the fragmentable part).
+    public var fragmentHeaderOffset: UInt16 = 0
+    /// For an IPv6 fragment, the offset (from the IP header) of the next-header byte that
+    /// names the fragment header, and the fragment header's own next header.
+    public var fragmentNextHeaderAt: UInt16 = 0
+    /// The protocol that follows an IPv6 fragment header.
+    public var fragmentNextHeader: UInt8 = 0
 
     /// 4, 6, or 0 when there is no IP layer.
     public var ipVersion: UInt8 = 0

@@ -523,6 +523,7 @@ struct Cursor: ~Escapable {
         p.ipHeaderLength = ihl
         if ihl > 20 { p.anomalies.insert(.ipv4Options) }
         p.dontFragment = fragmentField & 0x4000 != 0
+        p.fragmentHeaderOffset = UInt16(truncatingIfNeeded: ihl)
         p.moreFragments = fragmentField & 0x2000 != 0
         p.fragmentOffset = Int(fragmentField & 0x1FFF) * 8
         if p.moreFragments || p.fragmentOffset > 0 { p.layers.insert(.fragment) }
@@ -590,6 +591,7 @@ struct Cursor: ~Escapable {
         // Walk the extension-header chain (RFC 8200 §4.1). Every header is at
         // least 8 bytes, so the walk ends within the packet's length.
         var headerEnd = 40
+        var nextAt = 6  // where the byte naming the next header is
         p.ipProtocol = IPProtocol(rawValue: next)
         walk: while true {
             let length: Int
@@ -627,6 +629,9 @@ struct Cursor: ~Escapable {
                 return short(.ipv6Extension, needed: length, available: captured - headerEnd, &p)
             }
             if next == 44 {
+                p.fragmentHeaderOffset = UInt16(truncatingIfNeeded: headerEnd)
+                p.fragmentNextHeaderAt = UInt16(truncatingIfNeeded: nextAt)
+                p.fragmentNextHeader = h[headerEnd]
                 let field = h.be16(at: headerEnd + 2)
                 p.fragmentOffset = Int(field & 0xFFF8)
                 p.moreFragments = field & 1 != 0
@@ -638,6 +643,7 @@ struct Cursor: ~Escapable {
                 }
             }
             next = h[headerEnd]
+            nextAt = headerEnd
             headerEnd += length
             p.ipProtocol = IPProtocol(rawValue: next)  // where decoding stands if the chain breaks
         }

@@ -1,0 +1,77 @@
+/// Turns captured frames into the packets the tracker takes: decoding (link layer to
+/// transport), 802.11 A-MSDU subframes, the outer headers of tunnels, and IP fragment
+/// reassembly. One per reading loop; nothing is allocated per packet but for fragments.
+package struct FrameIntake {
+    /// Decodes reassembled datagrams (raw IP).
+    let raw: PacketDecoder
+    /// Whether fragments are reassembled (``TrackerConfiguration/reassembleFragments``).
+    let reassemble: Bool
+    /// The fragments held until their datagrams complete.
+    package var reassembler: IPReassembler
+    /// The last frame's packet (or the datagram it completed).
+    package var packet = DecodedPacket()
+    /// The last frame's A-MSDU subframes after the first (valid when `packet.nextSubframe != 0`).
+    package var subframes: [DecodedPacket] = []
+    /// The last packet's tunnels (valid when `packet.tunnelDepth > 0`).
+    package var tunnels = TunnelStack()
+    /// The last fragment taken, as decoded (for the statistics: ``packet`` may be its datagram).
+    var fragmentSeen: DecodedPacket?
+    /// Whether `fragmentSeen` is set (checked per packet without copying the optional).
+    var fragmentPending = false
+
+    package init(configuration: TrackerConfiguration, reassembler: IPReassembler) {
+        // Raw IP is always decodable.
+        raw = (try? PacketDecoder(linkType: LinkType(rawValue: 101), verifyChecksums: configuration.verifyChecksums))!
+        reassemble = configuration.reassembleFragments
+        self.reassembler = reassembler
+    }
+
+    /// Decodes one frame into ``packet``; `false` when it is a fragment held until its
+    /// datagram completes (nothing for the tracker yet; count it with ``held(_:)``).
+    package mutating func take(_ bytes: Span<UInt8>, _ meta: PacketMetadata, with decoder: PacketDecoder) -> Bool {
+        decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+        if reassemble, packet.layers.contains(.fragment), packet.malformed == nil {
+            let fragment = packet
+            fragmentSeen = fragment
+            fragmentPending = true
+            guard let whole = reassembler.add(bytes, fragment, time: meta.timestamp.nanoseconds) else { return false }
+            let raw = self.raw
+            var assembled = DecodedPacket()
+            raw.decode(whole.span, wireLength: whole.count, into: &assembled)
+            if assembled.tunnelDepth > 0 { tunnels = raw.tunnels(in: whole.span, wireLength: whole.count, of: assembled) }
+            packet = assembled
+            return true
+        }
+        if packet.tunnelDepth > 0 { tunnels = decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: packet) }
+        if packet.nextSubframe != 0 { decoder.decodeSubframes(bytes, wireLength: meta.wireLength, after: packet, into: &subframes) }
+        return true
+    }
+
+    /// Counts a fragment ``take(_:_:with:)`` held.
+    package mutating func held(_ statistics: inout PacketStatistics) {
+        if fragmentPending, let fragment = fragmentSeen { statistics.add(fragment) }
+        fragmentSeen = nil
+        fragmentPending = false
+    }
+
+    /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them.
+    package mutating func track(_ tracker: inout ConnectionTracker, at time: Timestamp, _ statistics: inout PacketStatistics,
+                                _ handler: (ConnectionEvent) -> Void) {
+        // One immutable copy that the calls borrow (the stored packet would be copied for each).
+        let current = packet
+        if fragmentPending {
+            held(&statistics)  // the frame as read; its datagram goes to the tracker
+        } else {
+            statistics.add(current)
+        }
+        if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
+            tracker.process(current, tunnels: tunnels, at: time, handler)
+        }
+        if current.nextSubframe != 0 {
+            for sub in subframes {
+                statistics.add(sub)
+                tracker.process(sub, at: time, handler)
+            }
+        }
+    }
+}
