@@ -30,7 +30,9 @@ package struct FrameIntake {
     /// datagram completes (nothing for the tracker yet; count it with ``held(_:)``).
     package mutating func take(_ bytes: Span<UInt8>, _ meta: PacketMetadata, with decoder: PacketDecoder) -> Bool {
         decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
-        if reassemble, packet.layers.contains(.fragment), packet.malformed == nil {
+        if reassemble, reassembler.pending > 0 { reassembler.expire(at: meta.timestamp.nanoseconds) }
+        // A first fragment may cut its transport header short (tiny fragments): the IP header decides.
+        if reassemble, packet.layers.contains(.fragment), packet.ipVersion != 0, packet.fragmentHeaderOffset > 0 {
             let fragment = packet
             fragmentSeen = fragment
             fragmentPending = true

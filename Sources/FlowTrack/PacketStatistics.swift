@@ -94,6 +94,19 @@ public struct PacketStatistics: Sendable {
         lines.append("malformed: \(malformedTotal)")
         for (reason, n) in malformedByReason.sorted(by: { $0.key < $1.key }) { lines.append("  \(reason): \(n)") }
         if badChecksums > 0 { lines.append("bad checksums: \(badChecksums)") }
+        if let f = fragments, f.fragments + f.unusable > 0 { lines += Self.report(f) }
         return lines.joined(separator: "\n")
+    }
+
+    /// Fragment reassembly, for ``report()``, when fragments were seen.
+    public var fragments: IPReassembler.Statistics?
+
+    /// The lines that say what fragment reassembly did and what it dropped, and why.
+    public static func report(_ f: IPReassembler.Statistics) -> [String] {
+        ["fragments: \(f.fragments) (reassembled datagrams: \(f.reassembled))",
+         "  dropped datagrams: timed out \(f.timedOut), over the buffer bound \(f.evicted), "
+            + "too many fragments \(f.tooManyFragments), over 65535 bytes \(f.oversized)",
+         "  fragments not usable (cut short, bad IPv4 checksum): \(f.unusable)",
+         "  overlaps with different bytes (first kept): \(f.overlapsDifferent)"]
     }
 }

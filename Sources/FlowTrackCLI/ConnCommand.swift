@@ -160,7 +160,11 @@ public struct ConnCommand: ParsableCommand {
             }
         }
         if chosen == .zeek { out.write(zeekWriter.footer(closed: Self.wallClockStamp())) }
-        if stats { err.write(Self.report(pipeline.statistics)) }
+        if stats {
+            err.write(Self.report(pipeline.statistics))
+            let f = pipeline.fragmentStatistics
+            if f.fragments + f.unusable > 0 { err.write(PacketStatistics.report(f).joined(separator: "\n") + "\n") }
+        }
         return status
     }
 

@@ -61,9 +61,11 @@ public struct PacketsCommand: ParsableCommand {
         var remaining = count ?? Int.max
         var status = ExitStatus.success
         var opened = false  // totals only when a file was read: a missing file prints just its error
+        var reassembler = IPReassembler()
+        defer { statistics.fragments = reassembler.statistics }
         for path in files where remaining > 0 {
             do throws(CaptureError) {
-                try readFile(path, remaining: &remaining, statistics: &statistics, opened: &opened, out: &out)
+                try readFile(path, remaining: &remaining, statistics: &statistics, reassembler: &reassembler, opened: &opened, out: &out)
             } catch {
                 out.flush()
                 err.writeError("\(error)")
@@ -72,11 +74,12 @@ public struct PacketsCommand: ParsableCommand {
                 break
             }
         }
+        statistics.fragments = reassembler.statistics
         if stats && opened { out.write(statistics.report() + "\n") }
         return status
     }
 
-    func readFile(_ path: String, remaining: inout Int, statistics: inout PacketStatistics,
+    func readFile(_ path: String, remaining: inout Int, statistics: inout PacketStatistics, reassembler: inout IPReassembler,
                   opened: inout Bool, out: inout some TextSink) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         opened = true
@@ -89,6 +92,10 @@ public struct PacketsCommand: ParsableCommand {
         while remaining > 0 {
             guard let meta = try file.next({ meta, bytes in
                 decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+                // --stats says what reassembly would make of the fragments.
+                if stats, packet.layers.contains(.fragment), packet.malformed == nil {
+                    _ = reassembler.add(bytes, packet, time: meta.timestamp.nanoseconds)
+                }
                 return meta
             }) else { break }
             remaining -= 1

@@ -134,7 +134,8 @@ public struct IPReassembler: Sendable {
         while position < stop { d.data[position] = frame[source + position - start]; position += 1 }
         if differs { statistics.overlapsDifferent += 1 }
         if length > 0 { insert(start..<(start + length), into: &d.ranges) }
-        if let total = d.total, !d.header.isEmpty, d.ranges.first == 0..<total || (total == 0) {
+        if let total = d.total, !d.header.isEmpty,
+           total == 0 || (d.ranges.first.map { $0.lowerBound == 0 && $0.upperBound >= total } ?? false) {
             buffered -= d.data.count + d.header.count
             statistics.reassembled += 1
             return Self.build(d, total: total)
@@ -163,6 +164,10 @@ public struct IPReassembler: Sendable {
     mutating func drop(_ key: Key) {
         if let d = datagrams.removeValue(forKey: key) { buffered -= d.data.count + d.header.count }
     }
+
+    /// Drops datagrams that waited past the timeout by packet time `time` (checked at most
+    /// once a second); call it as time passes, fragments or not.
+    public mutating func expire(at time: Int64) { sweep(time) }
 
     /// Drops datagrams past the timeout (checked at most once a second of packet time).
     mutating func sweep(_ time: Int64) {

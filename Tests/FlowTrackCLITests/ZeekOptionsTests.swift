@@ -105,4 +105,13 @@ import Testing
         let times = back.lines.compactMap { Double($0.prefix { $0 != " " }) }
         #expect(times.count == 8 && times == times.sorted())
     }
+
+    @Test func statsReportFragmentReassembly() throws {
+        let stats = try packets([Paths.fixture("fr-udp-v4.pcap"), "--stats"])
+        #expect(stats.out.contains("fragments: 3 (reassembled datagrams: 1)"))
+        let lost = try packets([Paths.fixture("fr-incomplete.pcap"), Paths.fixture("fr-overlap.pcap"), "--stats"])
+        #expect(lost.out.contains("overlaps with different bytes (first kept): 1"))
+        let conn = try conn([Paths.fixture("fr-incomplete.pcap"), "--format", "json", "--stats"])
+        #expect(conn.err.contains("dropped datagrams: timed out 1"))
+    }
 }
