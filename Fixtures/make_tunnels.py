@@ -86,4 +86,9 @@ save("tn-teredo.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=500
 # AYIYA (port 5072): 8 fixed bytes + 16 identity bytes (2^4) + no signature, opcode 1 (forward), IPv4 inside.
 save("tn-ayiya.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5072, dport=5072 if up else 50000)
      / Raw(struct.pack("!BBBBI", 0x41, 0x00, 0x01, 4, 0) + b"\x00" * 16) / ip))
+# tunnel.log's EXPIRE: a GRE tunnel used by one inner datagram at 0 s, then an untunnelled
+# packet at 3700 s: the tunnel has been idle over an hour (Tunnel::expiration_interval).
+gre_udp = outer_ip(True, 47) / GRE(proto=0x0800) / IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40001, dport=9999) / Raw(b"x" * 8)
+plain = IP(src="10.1.0.1", dst="10.1.0.3") / UDP(sport=40002, dport=9999) / Raw(b"y" * 8)
+write_pcap(os.path.join(HERE, "tl-expire.pcap"), 1, [(T0, bytes(ether(True, gre_udp))), (T0 + 3700 * 10**9, bytes(ether(True, plain)))])
 print("tunnel fixtures written to", HERE)

@@ -678,10 +678,13 @@ public struct ConnectionTable: Sendable {
     /// Renders the rows with a header.
     public func render(_ connections: [Connection]) -> String {
         let vlans = !policies.isDisjoint(with: [.vlan, .vlanContext]), l2 = policies.contains(.l2Addresses)
+        // Tunnelled connections are marked with the innermost tunnel they came through.
+        let tunnels = connections.contains { $0.tunnel != nil }
         var rows: [[String]] = [["Proto", "Local Address", "Foreign Address", "State"]
             + (zeekStates ? ["History"] : []) + ["Sent Pkts", "Sent Bytes", "Recv Pkts", "Recv Bytes"]
             + (vlans ? [FieldName.vlan.text, FieldName.innerVlan.text] : [])
-            + (l2 ? [FieldName.origL2Addr.text, FieldName.respL2Addr.text] : [])]
+            + (l2 ? [FieldName.origL2Addr.text, FieldName.respL2Addr.text] : [])
+            + (tunnels ? ["Tunnel"] : [])]
         let firstNumeric = zeekStates ? 5 : 4
         for c in connections {
             let clientIsOrig = c.client == c.originator
@@ -701,6 +704,7 @@ public struct ConnectionTable: Sendable {
             row += [String(sent.packets), String(sent.ipBytes), String(received.packets), String(received.ipBytes)]
             if vlans { row += [c.vlan.map { String($0) } ?? "-", c.innerVLAN.map { String($0) } ?? "-"] }
             if l2 { row += [c.originatorL2Address?.description ?? "-", c.responderL2Address?.description ?? "-"] }
+            if tunnels { row.append(c.tunnel.map { String($0.description.dropFirst("Tunnel::".count)).lowercased() } ?? "-") }
             rows.append(row)
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
@@ -720,5 +724,32 @@ extension String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s
+    }
+}
+
+/// Zeek's tunnel.log (ZEEK_ENCAPSULATION §3.4): one line per DISCOVER, CLOSE or EXPIRE.
+public enum TunnelLog {
+    /// The ASCII log's header lines; `opened` is the `#open` time as `YYYY-MM-DD-HH-MM-SS`.
+    public static func zeekHeader(opened: String) -> String {
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\ttunnel\n#open\t\(opened)\n"
+            + "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttunnel_type\taction\n"
+            + "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tenum\n"
+    }
+
+    /// The ASCII log's closing line.
+    public static func zeekFooter(closed: String) -> String { "#close\t\(closed)\n" }
+
+    /// One line of the ASCII log, ending in a newline.
+    public static func zeekRow(_ r: TunnelRecord) -> String {
+        [TimeFormat.epochMicros(r.timestamp), r.uid, r.originator.address.description, String(r.originator.port),
+         r.responder.address.description, String(r.responder.port), r.kind.description, r.action.rawValue]
+            .joined(separator: "\t") + "\n"
+    }
+
+    /// One JSON Lines object with the same field names, ending in a newline.
+    public static func jsonRow(_ r: TunnelRecord) -> String {
+        "{\"ts\":\(TimeFormat.epochMicros(r.timestamp)),\"uid\":\"\(r.uid)\",\"id.orig_h\":\"\(r.originator.address)\","
+            + "\"id.orig_p\":\(r.originator.port),\"id.resp_h\":\"\(r.responder.address)\",\"id.resp_p\":\(r.responder.port),"
+            + "\"tunnel_type\":\"\(r.kind)\",\"action\":\"\(r.action.rawValue)\"}\n"
     }
 }

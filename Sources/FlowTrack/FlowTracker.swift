@@ -46,6 +46,9 @@ public struct FlowTracker {
     /// The tracker's counters.
     public var statistics: TrackerStatistics { tracker.statistics }
 
+    /// The tunnel.log lines recorded since the last call (with ``TrackerConfiguration/tunnelLog``).
+    public mutating func takeTunnelRecords() -> [TunnelRecord] { tracker.takeTunnelRecords() }
+
     /// Reads every packet of a capture file (`-` for standard input) into the tracker.
     ///
     /// Connections that end while reading are reported to `handler`; call

@@ -66,6 +66,10 @@ public struct ConnCommand: ParsableCommand {
     @Option(help: "Print at most N rows.")
     public var limit: Int?
 
+    /// tunnel.log file.
+    @Option(name: .customLong("tunnel-log"), help: "Also write Zeek's tunnel.log (DISCOVER, CLOSE, EXPIRE) to this file.")
+    public var tunnelLog: String?
+
     /// Print tracking totals.
     @Flag(help: "After the rows, print tracking totals to standard error (packets, connections, peak, endings by reason).")
     public var stats = false
@@ -127,6 +131,24 @@ public struct ConnCommand: ParsableCommand {
         // Zeek's columns have no kernel-style state; the table, JSON and CSV (tcp_state),
         // --state and --sort state use it.
         configuration.kernelStates = chosen != .zeek || state != nil || sort == "state"
+        configuration.tunnelLog = tunnelLog != nil
+        var tunnelFile: FileDescriptorSink?
+        if let tunnelLog {
+            switch StandardStream.create(tunnelLog) {
+            case let .success(fd): tunnelFile = FileDescriptorSink(fd: fd)
+            case let .failure(error):
+                err.writeError("\(error)")
+                return ExitStatus(error)
+            }
+            tunnelFile?.write(TunnelLog.zeekHeader(opened: Self.wallClockStamp()))
+        }
+        defer {
+            if var file = tunnelFile {
+                file.write(TunnelLog.zeekFooter(closed: Self.wallClockStamp()))
+                file.flush()
+                StandardStream.close(file.fd)
+            }
+        }
         var pipeline = FlowTracker(configuration: configuration)
         let zeekWriter = ZeekLogWriter(columns: columns)
         let csv = CSVWriter(columns: columns)
@@ -146,7 +168,10 @@ public struct ConnCommand: ParsableCommand {
             written += 1
             out.append { chosen.append(c, columns: columns, to: &$0) }
         }
-        let status = tracking.track(&pipeline, err: &err) { event in
+        let status = tracking.track(&pipeline, err: &err, after: { pipeline in
+            guard tunnelFile != nil else { return }
+            for r in pipeline.takeTunnelRecords() { tunnelFile?.write(TunnelLog.zeekRow(r)) }
+        }) { event in
             guard case let .ended(c) = event, selected(c) else { return }
             if collect { collected.append(c) } else { emit(c, &out) }
         }

@@ -133,7 +133,9 @@ public struct TrackingOptions: ParsableArguments {
 
     /// Reads every file into `pipeline`, reporting ended and remaining connections to
     /// `handle`; errors go to `err` as one line each. Returns the exit status.
-    func track(_ pipeline: inout FlowTracker, err: inout some TextSink, _ handle: (ConnectionEvent) -> Void) -> ExitStatus {
+    /// - Parameter after: runs once the input is read and the remaining connections ended.
+    func track(_ pipeline: inout FlowTracker, err: inout some TextSink, after: (inout FlowTracker) -> Void = { _ in },
+               _ handle: (ConnectionEvent) -> Void) -> ExitStatus {
         var status = ExitStatus.success
         // Several files are one capture, merged by time; one progress bar for all of them.
         var bar = ProgressBar(paths: files, quiet: quiet)
@@ -145,6 +147,7 @@ public struct TrackingOptions: ParsableArguments {
                      }, handle)
         bar?.finish()
         pipeline.finish(handle)
+        after(&pipeline)
         if pipeline.statistics.evictions > 0 {
             err.writeError("\(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)")
         }

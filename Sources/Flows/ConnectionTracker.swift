@@ -48,6 +48,10 @@ public struct ConnectionTracker {
     var tunnelCarriers: [UInt64: TunnelCarrier] = [:]
     /// IP-level tunnels by their outer address pair.
     var ipTunnels: [FlowKey: IPTunnel] = [:]
+    /// tunnel.log's active tunnels, by uid number, its pending lines and last expiry sweep.
+    var activeTunnels: [UInt64: ActiveTunnel] = [:]
+    var tunnelRecords: [TunnelRecord] = []
+    var lastTunnelSweep: Int64 = .min
     var nextTunnelSerial: UInt64 = 0
     /// The table entry of the last packet's connection.
     var lastEntry: Int?
@@ -246,6 +250,7 @@ public struct ConnectionTracker {
     /// Live captures call this on a clock tick so idle connections end while the wire is silent.
     public mutating func advance(to time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
         if time.nanoseconds > now { now = time.nanoseconds }
+        if !activeTunnels.isEmpty { expireTunnels() }
         while let timer = timers.pop(dueBy: now) {
             let e = Int(timer.entry)
             guard UInt32(truncatingIfNeeded: table[e].serial) == timer.generation, table[e].serial != 0 else { continue }

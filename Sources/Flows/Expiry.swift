@@ -152,6 +152,7 @@ extension ConnectionTracker {
         if table[e].history.hasOverflow { overflow[table[e].serial] = nil }
         if !tunnelMembers.isEmpty { tunnelMembers[table[e].serial] = nil }
         if !tunnelCarriers.isEmpty { tunnelCarriers[table[e].serial] = nil }
+        if !activeTunnels.isEmpty { closeTunnel(table[e].serial) }
         rares.release(table[e].rare)
         table[e].rare = 0
         table[e].serial = 0

@@ -37,6 +37,9 @@ public struct TrackerConfiguration: Sendable {
     /// zero ports); conntrack keys SCTP by its ports. `nil` (the default) follows the
     /// profile: ports 0 for ``TimeoutProfile/zeek``, ports for ``TimeoutProfile/conntrack``.
     public var sctpPorts: Bool?
+    /// Whether to record Zeek's tunnel.log lines (DISCOVER, CLOSE, EXPIRE), taken with
+    /// ``ConnectionTracker/takeTunnelRecords()``.
+    public var tunnelLog = false
     /// Whether IP fragments are reassembled before tracking (as Zeek does), so a datagram
     /// counts once with its whole length; off, first fragments stand for their datagrams
     /// and later ones are not attributed.

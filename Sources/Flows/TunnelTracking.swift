@@ -14,6 +14,17 @@ struct TunnelMembership {
 struct IPTunnel {
     var id: UInt64
     var lastSeen: Int64
+    /// The outer addresses of the packet that made the tunnel known (its tunnel.log id).
+    var source: IPAddress
+    var destination: IPAddress
+}
+
+/// A tunnel in tunnel.log's active set (`Tunnel::active`).
+struct ActiveTunnel {
+    var lastTouched: Int64
+    var kind: TunnelKind
+    var originator: Endpoint
+    var responder: Endpoint
 }
 
 /// A UDP connection that carries a tunnel: which, and whether it is confirmed.
@@ -44,6 +55,7 @@ extension ConnectionTracker {
         advance(to: time, emit)  // network time first: the tunnel table reads it
         var innermost: UInt64 = 0, signature: UInt64 = 0x9E37_79B9_7F4A_7C15
         var carrier: UInt64?
+        var ids = InlineArray<4, UInt64>(repeating: 0)
         for i in 0..<tunnels.count {
             let layer = tunnels[i]
             var id: UInt64
@@ -62,12 +74,17 @@ extension ConnectionTracker {
             }
             signature = (signature ^ id) &* 0xBF58_476D_1CE4_E5B9
             innermost = id
+            ids[i] = id
         }
         statistics.tunnelled += 1
         track(p, at: time, frame: true, emit)
         lastCarrierConnectionID = carrier
         guard let inner = lastConnectionID, let e = lastEntry, innermost != 0 else { return }
         var m = tunnelMembers[inner] ?? TunnelMembership()
+        if configuration.tunnelLog, m.parents.isEmpty || m.signature != signature {
+            // tunnel.log: a new inner connection, or a change of tunnels, discovers every tunnel of its stack.
+            for i in 0..<tunnels.count where ids[i] != 0 { touchTunnel(ids[i], tunnels[i]) }
+        }
         if m.parents.isEmpty {
             m.parents = [innermost]
             m.signature = signature
@@ -98,7 +115,7 @@ extension ConnectionTracker {
         if ipTunnels.count >= Self.ipTunnelLimit { ipTunnels.removeAll(keepingCapacity: true) }
         nextTunnelSerial += 1
         let id = Self.ipTunnelIDBase | nextTunnelSerial
-        ipTunnels[key] = IPTunnel(id: id, lastSeen: now)
+        ipTunnels[key] = IPTunnel(id: id, lastSeen: now, source: layer.source, destination: layer.destination)
         return id
     }
 
@@ -113,5 +130,81 @@ extension ConnectionTracker {
             carrier.confirmed = carrier.confirmed || layer.kind != .teredo || (carrier.validFromA && carrier.validFromB)
         }
         tunnelCarriers[serial] = carrier
+    }
+}
+
+/// A line of Zeek's tunnel.log (ZEEK_ENCAPSULATION §3.4).
+public struct TunnelRecord: Sendable, Hashable {
+    /// What happened to the tunnel.
+    public enum Action: String, Sendable, Hashable {
+        /// An inner connection (or a change of tunnels) first used it.
+        case discover = "Tunnel::DISCOVER"
+        /// Its carrying UDP connection ended.
+        case close = "Tunnel::CLOSE"
+        /// No inner connection used it for an hour (`Tunnel::expiration_interval`).
+        case expire = "Tunnel::EXPIRE"
+    }
+
+    /// When (network time).
+    public var timestamp: Timestamp
+    /// The tunnel's uid: its carrying connection's for UDP tunnels, its own for IP-level ones.
+    public var uid: String
+    /// The tunnel's endpoints: the carrying connection's, or the outer addresses with port 0.
+    public var originator: Endpoint
+    /// The other endpoint.
+    public var responder: Endpoint
+    /// The tunnel's kind.
+    public var kind: TunnelKind
+    /// The action.
+    public var action: Action
+}
+
+extension ConnectionTracker {
+    /// `Tunnel::expiration_interval`.
+    static let tunnelExpiration: Int64 = 3600 * 1_000_000_000
+
+    /// Marks tunnel `id` as used now, logging DISCOVER when it was not active.
+    mutating func touchTunnel(_ id: UInt64, _ layer: TunnelLayer) {
+        if activeTunnels[id] != nil {
+            activeTunnels[id]?.lastTouched = now
+            return
+        }
+        var originator = Endpoint(layer.source, 0), responder = Endpoint(layer.destination, 0)
+        if id >= Self.ipTunnelIDBase {
+            let key = FlowKey(ipProtocol: 0, source: originator, destination: responder)
+            if let known = ipTunnels[key] { originator = Endpoint(known.source, 0); responder = Endpoint(known.destination, 0) }
+        } else if let e = table.find(FlowKey(ipProtocol: 17, source: Endpoint(layer.source, layer.sourcePort),
+                                              destination: Endpoint(layer.destination, layer.destinationPort))) {
+            let key = table.key(at: e)
+            (originator, responder) = table[e].origIsA ? (key.a, key.b) : (key.b, key.a)
+        }
+        let kind = layer.overUDP && layer.kind == .gre ? TunnelKind.gre : layer.kind
+        activeTunnels[id] = ActiveTunnel(lastTouched: now, kind: kind, originator: originator, responder: responder)
+        tunnelRecords.append(TunnelRecord(timestamp: Timestamp(nanoseconds: now), uid: uid(id), originator: originator,
+                                          responder: responder, kind: kind, action: .discover))
+    }
+
+    /// tunnel.log's CLOSE for a UDP connection that carried an active tunnel.
+    mutating func closeTunnel(_ serial: UInt64) {
+        guard let t = activeTunnels.removeValue(forKey: serial) else { return }
+        tunnelRecords.append(TunnelRecord(timestamp: Timestamp(nanoseconds: now), uid: uid(serial), originator: t.originator,
+                                          responder: t.responder, kind: t.kind, action: .close))
+    }
+
+    /// tunnel.log's EXPIRE sweep, every 10 s of network time (`table_expire_interval`).
+    mutating func expireTunnels() {
+        guard lastTunnelSweep == .min || now &- lastTunnelSweep >= 10_000_000_000 else { return }
+        lastTunnelSweep = now
+        for (id, t) in activeTunnels where now &- t.lastTouched > Self.tunnelExpiration {
+            activeTunnels[id] = nil
+            tunnelRecords.append(TunnelRecord(timestamp: Timestamp(nanoseconds: now), uid: uid(id), originator: t.originator,
+                                              responder: t.responder, kind: t.kind, action: .expire))
+        }
+    }
+
+    /// The tunnel.log lines recorded since the last call (``TrackerConfiguration/tunnelLog``).
+    public mutating func takeTunnelRecords() -> [TunnelRecord] {
+        defer { tunnelRecords.removeAll(keepingCapacity: true) }
+        return tunnelRecords
     }
 }

@@ -31,6 +31,16 @@ public enum StandardStream {
     }
 
     /// Whether `descriptor` is a terminal. The corresponding C function is `isatty()`.
+    /// Creates (or truncates) a file for writing; its descriptor, or `nil` with the system's reason.
+    public static func create(_ path: String) -> Result<Int32, CaptureError> {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { return .failure(.writeFailed(path: path, message: String(cString: strerror(errno)))) }
+        return .success(fd)
+    }
+
+    /// Closes a descriptor from ``create(_:)``.
+    public static func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
+
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
     /// The size of the regular file at `path`, or `nil` (standard input, a pipe, missing).

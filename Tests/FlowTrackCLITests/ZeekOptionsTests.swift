@@ -114,4 +114,31 @@ import Testing
         let conn = try conn([Paths.fixture("fr-incomplete.pcap"), "--format", "json", "--stats"])
         #expect(conn.err.contains("dropped datagrams: timed out 1"))
     }
+
+    @Test func tunnelLogFromConnAndTunnels() throws {
+        let path = Paths.temporary("tunnel.log")
+        let run = try conn([Paths.fixture("tn-vxlan.pcap"), "--format", "zeek", "--tunnel-log", path])
+        #expect(run.status == .success)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.contains("#path\ttunnel") && lines.contains { $0.hasPrefix("#close") })
+        #expect(lines.filter { $0.hasSuffix("Tunnel::VXLAN\tTunnel::DISCOVER") }.count == 2)
+        #expect(lines.filter { $0.hasSuffix("Tunnel::VXLAN\tTunnel::CLOSE") }.count == 2)
+        // The tunnels command gives the same lines (the same uids with the same seed).
+        var out = StringSink(), err = StringSink()
+        _ = try TunnelsCommand.parse([Paths.fixture("tn-vxlan.pcap"), "--seed", "1"]).execute(out: &out, err: &err)
+        let rows = { (t: String) in t.split(separator: "\n").filter { !$0.hasPrefix("#") } }
+        #expect(rows(out.text) == rows(text))
+        // The connection rows' tunnel uids are the ones tunnel.log names.
+        let uids = Set(rows(text).map { String($0.split(separator: "\t")[1]) })
+        #expect(run.lines.filter { !$0.hasPrefix("#") && $0.contains("\t10.1.0.1\t") }.allSatisfy { row in
+            uids.isSuperset(of: row.split(separator: "\t")[20].split(separator: ",").map(String.init)) })
+    }
+
+    @Test func tableMarksTunnelledConnections() throws {
+        let run = try conn([Paths.fixture("tn-geneve.pcap"), "-n"], terminal: true)
+        #expect(run.lines[0].hasSuffix("Tunnel"))
+        #expect(run.lines.filter { $0.hasSuffix("geneve") }.count == 2)  // the two inner connections
+        #expect(run.lines.contains { $0.contains(":6081") && $0.hasSuffix("-") })  // the carrying flow itself
+    }
 }

@@ -81,4 +81,42 @@ import Testing
         let csv = CSVWriter(columns: ConnLogColumns()).row(tcp)
         #expect(csv.contains("\"" + tcp.tunnelParents.joined(separator: ",") + "\""))
     }
+
+    /// tunnel.log lines of a capture.
+    func tunnelLog(_ name: String) throws -> (records: [TunnelRecord], rows: [Connection]) {
+        var configuration = TrackerConfiguration()
+        configuration.uidSeed = 42
+        configuration.tunnelLog = true
+        var pipeline = FlowTracker(configuration: configuration)
+        var rows: [Connection] = []
+        try pipeline.run(file: Paths.fixture(name)) { if case let .ended(c) = $0 { rows.append(c) } }
+        pipeline.finish { if case let .ended(c) = $0 { rows.append(c) } }
+        return (pipeline.takeTunnelRecords(), rows)
+    }
+
+    @Test func tunnelLogOfUDPTunnels() throws {
+        // VXLAN in two outer flows: each is discovered when an inner connection first uses it
+        // (the second with the first reply: a change of tunnels), and closed when it ends.
+        let (records, rows) = try tunnelLog("tn-vxlan.pcap")
+        let outer = rows.filter { $0.responder.port == 4789 }.sorted { $0.startTime < $1.startTime }
+        #expect(records.map(\.action) == [.discover, .discover, .close, .close])
+        #expect(records.filter { $0.action == .discover }.map(\.uid) == outer.map(\.uid))
+        #expect(Set(records.filter { $0.action == .close }.map(\.uid)) == Set(outer.map(\.uid)))
+        #expect(records.allSatisfy { $0.kind == .vxlan })
+        #expect(records[0].originator == outer[0].originator && records[0].responder == outer[0].responder)
+        #expect(records[1].timestamp.nanoseconds - records[0].timestamp.nanoseconds == 100_000_000)
+    }
+
+    @Test func tunnelLogOfIPTunnels() throws {
+        // GRE: one DISCOVER with the uid inner rows carry, port 0; IP tunnels never CLOSE.
+        let (records, rows) = try tunnelLog("tn-gre.pcap")
+        #expect(records.count == 1 && records[0].action == .discover && records[0].kind == .gre)
+        #expect(records[0].originator == Endpoint(IPAddress("192.0.2.1")!, 0) && records[0].responder == Endpoint(IPAddress("192.0.2.2")!, 0))
+        #expect(rows.allSatisfy { $0.tunnelParents == [records[0].uid] })
+        // Idle for over an hour: EXPIRE at the sweep that finds it (the next packet, 3700 s later).
+        let (expiring, _) = try tunnelLog("tl-expire.pcap")
+        #expect(expiring.map(\.action) == [.discover, .expire])
+        #expect(expiring[1].timestamp.nanoseconds - expiring[0].timestamp.nanoseconds == 3_700_000_000_000)
+        #expect(expiring[0].uid == expiring[1].uid)
+    }
 }
