@@ -66,4 +66,9 @@ save("fr-incomplete.pcap", [lost, IP(src=A, dst=B) / UDP(sport=40006, dport=9999
 inner = IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40001, dport=9999) / Raw(b"g" * 1500)
 outer = IP(src="192.0.2.1", dst="192.0.2.2", id=200, proto=47) / GRE(proto=0x0800) / inner
 save("fr-gre.pcap", fragment(IP(bytes(outer)), fragsize=1000))
+# Fragments inside a tunnel: an unfragmented GRE packet each, carrying the fragments of a
+# 2000-byte inner UDP datagram.
+inner_frags = fragment(IP(bytes(IP(src="10.1.0.1", dst="10.1.0.2", id=300) / UDP(sport=40001, dport=9999) / Raw(b"h" * 2000))),
+                       fragsize=1200)
+save("fr-in-gre.pcap", [IP(src="192.0.2.1", dst="192.0.2.2", proto=47) / GRE(proto=0x0800) / f for f in inner_frags])
 print("fragment fixtures written to", HERE)

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
 from exchange import exchange  # noqa: E402
 from pcapfile import write_pcap  # noqa: E402
-from scapy.all import GRE, IP, UDP, Ether, IPv6, Raw  # noqa: E402
+from scapy.all import GRE, IP, LLC, SNAP, UDP, Dot11, Ether, IPv6, Raw  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 T0 = 1_700_200_000 * 1_000_000_000
@@ -86,6 +86,20 @@ save("tn-teredo.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=500
 # AYIYA (port 5072): 8 fixed bytes + 16 identity bytes (2^4) + no signature, opcode 1 (forward), IPv4 inside.
 save("tn-ayiya.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5072, dport=5072 if up else 50000)
      / Raw(struct.pack("!BBBBI", 0x41, 0x00, 0x01, 4, 0) + b"\x00" * 16) / ip))
+# CAPWAP data (UDP 5247; Zeek does not decapsulate it, tshark does): 8-byte header (HLEN 2),
+# an 802.11 data frame (T set, wireless binding 1) or an Ethernet frame (T clear).
+def dot11(up, ip):
+    ap, a, b = "02:00:00:00:00:ff", MI[0], MI[1]
+    frame = (Dot11(type=2, subtype=0, FCfield="to-DS", addr1=ap, addr2=a, addr3=b) if up
+             else Dot11(type=2, subtype=0, FCfield="from-DS", addr1=a, addr2=ap, addr3=b))
+    return frame / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0800) / ip
+
+
+save("tn-capwap-80211.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5247, dport=5247 if up else 50000)
+     / Raw(struct.pack("!II", (2 << 19) | (1 << 9) | (1 << 8), 0)) / dot11(up, ip)))
+save("tn-capwap-ether.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5247, dport=5247 if up else 50000)
+     / Raw(struct.pack("!II", 2 << 19, 0)) / ether(up, ip, macs=MI)))
+
 # tunnel.log's EXPIRE: a GRE tunnel used by one inner datagram at 0 s, then an untunnelled
 # packet at 3700 s: the tunnel has been idle over an hour (Tunnel::expiration_interval).
 gre_udp = outer_ip(True, 47) / GRE(proto=0x0800) / IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40001, dport=9999) / Raw(b"x" * 8)

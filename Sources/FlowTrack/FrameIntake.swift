@@ -40,7 +40,13 @@ package struct FrameIntake {
             let raw = self.raw
             var assembled = DecodedPacket()
             raw.decode(whole.span, wireLength: whole.count, into: &assembled)
-            if assembled.tunnelDepth > 0 { tunnels = raw.tunnels(in: whole.span, wireLength: whole.count, of: assembled) }
+            // A datagram reassembled inside a tunnel keeps the tunnels of its last fragment's frame.
+            var stack = fragment.tunnelDepth > 0 ? decoder.tunnels(in: bytes, wireLength: meta.wireLength, of: fragment) : TunnelStack()
+            if assembled.tunnelDepth > 0 { stack.append(contentsOf: raw.tunnels(in: whole.span, wireLength: whole.count, of: assembled)) }
+            if stack.count > 0 {
+                tunnels = stack
+                assembled.tunnelDepth = UInt8(stack.count)
+            }
             packet = assembled
             return true
         }

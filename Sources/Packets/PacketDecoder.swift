@@ -1034,7 +1034,7 @@ struct Cursor: ~Escapable {
         let available = min(length, p.capturedPayloadLength)
         func tunnelPort(_ port: UInt16) -> Bool {
             switch port {
-            case 4789, 6081, 2152, 2123, 3544, 5072, 4754: return true
+            case 4789, 6081, 2152, 2123, 3544, 5072, 4754, 5247: return true
             default: return false
             }
         }
@@ -1063,6 +1063,19 @@ struct Cursor: ~Escapable {
             ayiya(at: offset, length: length, available: available, &p)
         case 4754:
             gre(at: offset, length: length, overUDP: true, &p)
+        case 5247:
+            // CAPWAP data (RFC 5415 §4.3): HLEN in 4-byte words; T set: the native frame of the
+            // wireless binding (1: 802.11), clear: an 802.3 frame. Fragments (F) are not decoded.
+            guard available >= 8, frame[offset] == 0 else { return notDecapsulated(&p) }
+            let word = frame.be32(at: offset)
+            let header = Int(word >> 19 & 0x1F) * 4
+            guard header >= 8, available > header, word >> 7 & 1 == 0 else { return notDecapsulated(&p) }
+            if word >> 8 & 1 == 1 {
+                guard word >> 9 & 0x1F == 1 else { return notDecapsulated(&p) }
+                innerFrame(.capwap, .ieee80211, at: offset + header, overUDP: true, &p)
+            } else {
+                innerFrame(.capwap, .ethernet, at: offset + header, overUDP: true, &p)
+            }
         default:
             if available >= 3, frame[offset + 1] == 0x52, frame[offset + 2] == 0x11 {
                 ayiya(at: offset, length: length, available: available, &p)

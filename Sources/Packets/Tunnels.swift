@@ -14,6 +14,9 @@ public enum TunnelKind: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
     case ayiya
     /// GTPv1-U (UDP 2152, 2123).
     case gtpv1
+    /// CAPWAP data (UDP 5247, RFC 5415): 802.11 or Ethernet frames from wireless access
+    /// points. Zeek does not decapsulate it; tshark does. FlowTrack's own name.
+    case capwap
 
     /// Zeek's `Tunnel::Type` name: `Tunnel::IP`, `Tunnel::GRE`, `Tunnel::VXLAN`…
     public var description: String {
@@ -25,6 +28,7 @@ public enum TunnelKind: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
         case .teredo: "Tunnel::TEREDO"
         case .ayiya: "Tunnel::AYIYA"
         case .gtpv1: "Tunnel::GTPv1"
+        case .capwap: "Tunnel::CAPWAP"
         }
     }
 
@@ -36,6 +40,7 @@ public enum TunnelKind: UInt8, Sendable, Hashable, CaseIterable, CustomStringCon
         case .teredo: "teredo"
         case .ayiya: "ayiya"
         case .gtpv1: "gtpv1"
+        case .capwap: "capwap"
         case .ip, .gre: nil
         }
     }
@@ -138,6 +143,12 @@ public struct TunnelStack: Sendable {
 
     /// The innermost layer, if any.
     public var innermost: TunnelLayer? { count == 0 ? nil : self[count - 1] }
+
+    /// Appends `inner`'s layers after these (a tunnel inside a reassembled datagram that
+    /// itself came through tunnels), up to ``capacity``.
+    public mutating func append(contentsOf inner: TunnelStack) {
+        for i in 0..<inner.count where count < Self.capacity { push(inner[i]) }
+    }
 
     mutating func push(_ layer: TunnelLayer) {
         switch count {

@@ -111,4 +111,11 @@ import Testing
         #expect(Self.add(&few, Self.fragment(id: 3, offset: 65_528, more: false, payload: Array(repeating: 1, count: 16)), time: 0) == nil)
         #expect(few.statistics.oversized == 1)
     }
+
+    @Test func fragmentsInsideATunnelKeepTheirTunnel() throws {
+        let (rows, f, t) = try run("fr-in-gre.pcap")
+        #expect(f.reassembled == 1 && t.tunnelled == 1)
+        let c = try #require(rows.first)
+        #expect(rows.count == 1 && c.tunnelParents.count == 1 && c.tunnel == .gre && c.originatorCounters.bytes == 2000)
+    }
 }

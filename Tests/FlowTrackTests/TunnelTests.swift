@@ -22,6 +22,14 @@ import Testing
         // GRE in UDP: a row for the UDP flow, without a service (Zeek never confirms it); the
         // inner rows' parent is the IP-level GRE tunnel.
         "tn-gre-udp.pcap": ["192.0.2.1:50000 -> 192.0.2.2:4754 10 -"],
+        // CAPWAP data (beyond Zeek, as tshark decodes it): 802.11 or Ethernet inside.
+        "tn-capwap-80211.pcap": ["192.0.2.1:50000 -> 192.0.2.2:5247 10 capwap"],
+        "tn-capwap-ether.pcap": ["192.0.2.1:50000 -> 192.0.2.2:5247 10 capwap"],
+    ]
+
+    /// Captures tshark 4.0 decodes differently, and why.
+    static let tsharkGaps: [String: String] = [
+        "tn-capwap-80211.pcap": "tshark swaps the 802.11 frame control of CAPWAP data by default (Cisco's byte order), so it finds no inner frames",
     ]
 
     static var files: [String] { outerRows.keys.sorted() }
@@ -68,7 +76,12 @@ import Testing
         let rows = try track([Paths.fixture(file)]).rows
         let ours = Set(rows.map { ["\($0.originator.address):\($0.originator.port)", "\($0.responder.address):\($0.responder.port)"].sorted().joined(separator: " ")
             + " \($0.originatorCounters.packets + $0.responderCounters.packets)" })
-        #expect(try LinkLayerTests.tsharkConversations(Paths.fixture(file)) == ours, "\(file)")
+        let theirs = try LinkLayerTests.tsharkConversations(Paths.fixture(file))
+        if let gap = Self.tsharkGaps[file] {
+            #expect(theirs != ours && theirs.isSubset(of: ours), "\(file): \(gap)")
+        } else {
+            #expect(theirs == ours, "\(file)")
+        }
     }
 
     @Test func tunnelParentsInEveryFormat() throws {
