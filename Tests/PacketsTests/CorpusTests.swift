@@ -115,8 +115,8 @@ import Glibc
 
     /// Why a packet was not compared or did not agree.
     enum Outcome: String, CaseIterable {
-        case agree, skippedTunnel, skippedFragment, skippedNoIP, skippedIPOnlyInTshark, skippedIPOnlyOurs, skippedMalformed, skippedIcmpQuote
-        case disagreeAddress, disagreeProtocol, disagreePorts, disagreeTCP, disagreeUDPLength
+        case agree, agreeTunnelled, skippedTunnel, skippedFragment, skippedNoIP, skippedIPOnlyInTshark, skippedIPOnlyOurs, skippedMalformed, skippedIcmpQuote
+        case disagreeAddress, disagreeProtocol, disagreePorts, disagreeTCP, disagreeUDPLength, disagreeTunnelled
     }
 
     @Test(.enabled(if: available, "needs ../shared/corpus"))
@@ -145,6 +145,8 @@ import Glibc
             }
         }
         let compared = Outcome.allCases.filter { !$0.rawValue.hasPrefix("skipped") }.reduce(0) { $0 + outcomes[$1, default: 0] }
+        let tunnelled = outcomes[.agreeTunnelled, default: 0] + outcomes[.disagreeTunnelled, default: 0]
+        print("tshark cross-check of inner packets: \(tunnelled) tunnelled packets compared (addresses, and TCP/UDP ports), \(outcomes[.agreeTunnelled, default: 0]) agree")
         print("tshark cross-check: \(files) files (\(skippedFiles) skipped), \(compared) packets compared, \(outcomes[.agree, default: 0]) agree")
         for outcome in Outcome.allCases { print("  \(outcome.rawValue): \(outcomes[outcome, default: 0]) \(examples[outcome] ?? [])") }
         #expect(compared > 5_000)
@@ -165,9 +167,19 @@ import Glibc
             let (qs, qd) = q.ipProtocol == .tcp ? (s.tcpSrc, s.tcpDst) : (s.udpSrc, s.udpDst)
             return String(q.sourcePort) == qs && String(q.destinationPort) == qd ? .agree : .disagreePorts
         }
-        // Tunnels: tshark lists every IP layer, comma-separated, or both families.
+        // Tunnels: tshark lists every IP layer, comma-separated, or both families; FlowTrack's
+        // packet is the innermost, so it must match tshark's last (innermost) values.
         if s.ipSrc.contains(",") || s.ip6Src.contains(",") || (sharkIsV4 && sharkIsV6) || s.ipProto.contains(",") {
-            return .skippedTunnel
+            guard p.tunnelDepth > 0, p.malformed == nil, p.cut == nil, p.icmp.quoted == nil, p.ipVersion != 0
+            else { return .skippedTunnel }
+            let sources = (p.ipVersion == 4 ? s.ipSrc : s.ip6Src).split(separator: ",")
+            let destinations = (p.ipVersion == 4 ? s.ipDst : s.ip6Dst).split(separator: ",")
+            guard let src = sources.last, let dst = destinations.last else { return .skippedTunnel }
+            guard src == p.source.description, dst == p.destination.description else { return .disagreeTunnelled }
+            guard p.layers.contains(.tcp) || p.layers.contains(.udp) else { return .agreeTunnelled }
+            let (sp, dp) = p.layers.contains(.tcp) ? (s.tcpSrc, s.tcpDst) : (s.udpSrc, s.udpDst)
+            guard let sport = sp.split(separator: ",").last, let dport = dp.split(separator: ",").last else { return .skippedTunnel }
+            return sport == String(p.sourcePort) && dport == String(p.destinationPort) ? .agreeTunnelled : .disagreeTunnelled
         }
         if p.layers.contains(.fragment) { return .skippedFragment }
         switch (p.ipVersion != 0, sharkIsV4 || sharkIsV6) {
