@@ -8,7 +8,9 @@ import os
 import struct
 import sys
 
-SELECTOR = {1: 0, 113: 1, 276: 2, 0: 3, 108: 4, 12: 5, 14: 5, 101: 5, 228: 6, 229: 7}
+SELECTOR = {1: 0, 113: 1, 276: 2, 0: 3, 108: 4, 12: 5, 14: 5, 101: 5, 228: 6, 229: 7,
+            # link types added with issue 18, in FuzzDecoder's order after the first eight
+            9: 8, 50: 9, 51: 10, 104: 11, 105: 12, 119: 13, 127: 14, 163: 15, 192: 16, 204: 17, 205: 18, 239: 19, 10: 20}
 
 
 def records(path):

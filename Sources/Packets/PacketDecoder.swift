@@ -417,6 +417,7 @@ struct Cursor: ~Escapable {
         guard type == 2, subtype & 0x4 == 0 else { return nil }  // data frames that carry data
         let ds = fc1 & 3
         var header = ds == 3 ? 30 : 24
+        guard count - start >= header else { short(.ieee80211, needed: header, available: count - start, &p); return nil }
         let qos = subtype & 0x8 != 0
         var amsdu = false
         if qos {

@@ -1,3 +1,4 @@
+import Foundation
 import Packets
 import Testing
 
@@ -46,3 +47,25 @@ import Testing
     }
 }
 
+
+/// Inputs the fuzzers found (Fuzz/reproducers, kept): each decodes without trapping, in the
+/// fuzz target's input format — [link-type selector][wire slack][frame].
+@Suite struct FuzzReproducerTests {
+    /// FuzzDecoder's link types, in its order.
+    static let linkTypes: [Int32] = [1, 113, 276, 0, 108, 101, 228, 229, 9, 50, 51, 104, 105, 119, 127, 163, 192, 204, 205, 239, 10]
+
+    @Test func decoderReproducersDecode() throws {
+        let dir = Paths.repository + "/Fuzz/reproducers"
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("decoder-") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+            guard data.count >= 2 else { continue }
+            let linkType = LinkType(rawValue: Self.linkTypes[Int(data[0]) % Self.linkTypes.count])
+            let frame = Array(data[2...])
+            var packet = DecodedPacket()
+            try PacketDecoder(linkType: linkType).decode(frame.span, wireLength: frame.count + Int(data[1] & 0x0F), into: &packet)
+            #expect(packet.capturedLength == frame.count, "\(name)")
+        }
+    }
+}
