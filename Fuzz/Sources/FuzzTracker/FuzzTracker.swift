@@ -23,10 +23,16 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         configuration.events = bytes[0] & 4 == 4 ? .all : [.ended]
         configuration.computeCommunityID = bytes[0] & 8 == 8
         configuration.profile = bytes[0] & 2 == 2 ? .conntrack : .zeek
+        configuration.tunnelLog = bytes[0] & 16 == 16
+        configuration.recordVLANs = bytes[0] & 32 == 32
+        configuration.recordL2Addresses = bytes[0] & 32 == 32
+        configuration.vlanInKey = bytes[0] & 64 == 64
         var tracker = ConnectionTracker(configuration: configuration)
         let decoder = try! PacketDecoder(linkType: .ethernet, verifyChecksums: configuration.verifyChecksums)
         let columns = ConnLogColumns(communityID: configuration.computeCommunityID)
         var packet = DecodedPacket()
+        var reassembler = IPReassembler()
+        let raw = try! PacketDecoder(linkType: LinkType(rawValue: 101), verifyChecksums: configuration.verifyChecksums)
         var time: Int64 = 1_700_000_000_000_000_000
         var i = 1
         func consume(_ event: ConnectionEvent) {
@@ -45,7 +51,19 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             let frame = Array(bytes[i..<min(bytes.count, i + length)])
             i += length
             decoder.decode(frame.span, wireLength: frame.count, into: &packet)
-            tracker.process(packet, at: Timestamp(nanoseconds: time), consume)
+            // As FlowTracker takes frames: fragments reassembled, tunnels' outer headers read again.
+            if packet.layers.contains(.fragment), packet.ipVersion != 0 {
+                guard let whole = reassembler.add(frame.span, packet, time: time) else { continue }
+                raw.decode(whole.span, wireLength: whole.count, into: &packet)
+                let tunnels = raw.tunnels(in: whole.span, wireLength: whole.count, of: packet)
+                tracker.process(packet, tunnels: tunnels, at: Timestamp(nanoseconds: time), consume)
+            } else if packet.tunnelDepth > 0 {
+                let tunnels = decoder.tunnels(in: frame.span, wireLength: frame.count, of: packet)
+                tracker.process(packet, tunnels: tunnels, at: Timestamp(nanoseconds: time), consume)
+            } else {
+                tracker.process(packet, at: Timestamp(nanoseconds: time), consume)
+            }
+            _ = tracker.takeTunnelRecords()
         }
         tracker.flush(consume)
         precondition(tracker.activeConnections == 0)
