@@ -100,6 +100,21 @@ save("tn-capwap-80211.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(spo
 save("tn-capwap-ether.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5247, dport=5247 if up else 50000)
      / Raw(struct.pack("!II", 2 << 19, 0)) / ether(up, ip, macs=MI)))
 
+# Zeek's decapsulation rules on the carrying connection (ZEEK_ENCAPSULATION §2.1, 2.4):
+# a VXLAN header without the I flag is a violation, after which nothing more of that UDP
+# connection is decapsulated; and a flow whose first packet comes *from* 4789 is only
+# decapsulated when the likely-server-port flip makes 4789 the responder port.
+def vxlan(up, ip, flags=0x08000000, reverse=False):
+    ports = dict(sport=4789, dport=50000) if reverse else dict(sport=50000, dport=4789)
+    return ether(up, outer_ip(True, 17) / UDP(**ports) / Raw(struct.pack("!II", flags, 100 << 8)) / ether(up, ip, macs=MI))
+
+
+pairs = list(enumerate(__import__("exchange").exchange()))
+write_pcap(os.path.join(HERE, "tv-vxlan-violation.pcap"), 1,
+           [(T0 + i * 100_000_000, bytes(vxlan(up, ip, flags=0 if i == 0 else 0x08000000))) for i, (up, ip) in pairs])
+write_pcap(os.path.join(HERE, "tv-vxlan-reverse.pcap"), 1,
+           [(T0 + i * 100_000_000, bytes(vxlan(up, ip, reverse=True))) for i, (up, ip) in pairs])
+
 # tunnel.log's EXPIRE: a GRE tunnel used by one inner datagram at 0 s, then an untunnelled
 # packet at 3700 s: the tunnel has been idle over an hour (Tunnel::expiration_interval).
 gre_udp = outer_ip(True, 47) / GRE(proto=0x0800) / IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40001, dport=9999) / Raw(b"x" * 8)

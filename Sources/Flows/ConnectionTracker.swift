@@ -102,6 +102,7 @@ public struct ConnectionTracker {
     public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
         lastCarrierConnectionID = nil
         track(p, at: time, frame: true, emit)
+        if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
     }
 
     /// One packet; `frame` is false for the carrying UDP packet of a tunnel (not counted as a frame).

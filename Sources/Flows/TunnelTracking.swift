@@ -31,6 +31,8 @@ struct ActiveTunnel {
 struct TunnelCarrier {
     var kind: TunnelKind
     var confirmed = false
+    /// The tunnel analyzer recorded a violation: nothing more is decapsulated from it.
+    var violated = false
     /// Teredo is confirmed once both sides sent a valid packet.
     var validFromA = false
     var validFromB = false
@@ -63,6 +65,14 @@ extension ConnectionTracker {
                 track(layer.outerPacket, at: time, frame: false, emit)
                 carrier = lastConnectionID
                 if let outer = lastConnectionID, let e = lastEntry {
+                    // Zeek decapsulates by the carrying connection's responder port (after its
+                    // flips), and no more once the tunnel's analyzer recorded a violation.
+                    guard Self.responderPortCarries(layer, table.key(at: e), origIsA: table[e].origIsA),
+                          tunnelCarriers[outer]?.violated != true else {
+                        statistics.packets += 1  // the frame counts; its inner packet is not Zeek's
+                        lastCarrierConnectionID = outer  // lastConnectionID is the carrier's too
+                        return
+                    }
                     noteCarrier(outer, entry: e, layer)
                     id = outer
                 } else {
@@ -117,6 +127,36 @@ extension ConnectionTracker {
         let id = Self.ipTunnelIDBase | nextTunnelSerial
         ipTunnels[key] = IPTunnel(id: id, lastSeen: now, source: layer.source, destination: layer.destination)
         return id
+    }
+
+    /// Whether the carrying connection's responder port is one Zeek decapsulates this tunnel
+    /// on (Teredo and AYIYA are also recognised by their payload on any port).
+    static func responderPortCarries(_ layer: TunnelLayer, _ key: FlowKey, origIsA: Bool) -> Bool {
+        let port = origIsA ? key.b.port : key.a.port
+        switch layer.kind {
+        case .vxlan: return port == 4789
+        case .geneve: return port == 6081
+        case .gtpv1: return port == 2152 || port == 2123
+        case .capwap: return port == 5247
+        case .gre: return port == 4754
+        case .teredo, .ayiya, .ip: return true
+        }
+    }
+
+    /// A UDP packet whose tunnel header broke its protocol: its connection decapsulates no more
+    /// (VXLAN, Geneve, Teredo, AYIYA; GTP keeps going).
+    mutating func noteViolation(_ p: DecodedPacket) {
+        guard let serial = lastConnectionID, p.layers.contains(.udp) else { return }
+        let kind: TunnelKind
+        switch (p.sourcePort, p.destinationPort) {
+        case (4789, _), (_, 4789): kind = .vxlan
+        case (6081, _), (_, 6081): kind = .geneve
+        case (3544, _), (_, 3544): kind = .teredo
+        default: kind = .ayiya
+        }
+        var carrier = tunnelCarriers[serial] ?? TunnelCarrier(kind: kind)
+        carrier.violated = true
+        tunnelCarriers[serial] = carrier
     }
 
     /// Records that connection `serial` carries a tunnel, confirming it by the tunnel's rule.

@@ -96,6 +96,10 @@ public struct Anomalies: OptionSet, Sendable, Hashable {
     /// an invalid tunnel header, or an inner packet of the wrong length (the carrying
     /// UDP packet is still tracked).
     @inlinable public static var tunnelNotDecapsulated: Anomalies { Anomalies(rawValue: 1 << 8) }
+    /// A UDP tunnel's header broke its protocol (VXLAN without the I flag, a truncated Geneve or
+    /// AYIYA header, a bad Teredo encapsulation): Zeek's analyzer records a violation and
+    /// decapsulates nothing more from that connection.
+    @inlinable public static var tunnelViolation: Anomalies { Anomalies(rawValue: 1 << 9) }
 }
 
 /// Whether a checksum was checked and what it said.

@@ -935,6 +935,9 @@ struct Cursor: ~Escapable {
     /// Marks a tunnel header that is not decapsulated (the carrying packet stays as it is).
     func notDecapsulated(_ p: inout DecodedPacket) { p.anomalies.insert(.tunnelNotDecapsulated) }
 
+    /// Marks a tunnel header that breaks its protocol (an analyzer violation in Zeek).
+    func violation(_ p: inout DecodedPacket) { p.anomalies.formUnion([.tunnelNotDecapsulated, .tunnelViolation]) }
+
     /// A tunnel that could not be decapsulated: an IP-level tunnel's packet is dropped
     /// (malformed, as Zeek leaves it unprocessed); a UDP tunnel's carrying datagram stays.
     @inline(never)
@@ -1042,14 +1045,16 @@ struct Cursor: ~Escapable {
         let port = tunnelPort(p.destinationPort) ? p.destinationPort : tunnelPort(p.sourcePort) ? p.sourcePort : 0
         switch port {
         case 4789:
-            // VXLAN: the I flag, then an Ethernet frame.
-            guard available > 8, frame[offset] & 0x08 != 0 else { return notDecapsulated(&p) }
+            // VXLAN: the I flag (without it, a violation), then an Ethernet frame (none: a weird only).
+            guard available >= 8, frame[offset] & 0x08 != 0 else { return available >= 8 ? violation(&p) : notDecapsulated(&p) }
+            guard available > 8 else { return notDecapsulated(&p) }
             innerFrame(.vxlan, .ethernet, at: offset + 8, overUDP: true, &p)
         case 6081:
             // Geneve: version 0, options, then the protocol type.
-            guard available >= 8, frame[offset] >> 6 == 0 else { return notDecapsulated(&p) }
+            guard available >= 8 else { return violation(&p) }
+            guard frame[offset] >> 6 == 0 else { return notDecapsulated(&p) }  // another version: a weird only
             let header = 8 + Int(frame[offset] & 0x3F) * 4
-            guard available > header else { return notDecapsulated(&p) }
+            guard available > header else { return violation(&p) }
             switch frame.be16(at: offset + 2) {
             case 0x6558: innerFrame(.geneve, .ethernet, at: offset + header, overUDP: true, &p)
             case let t where t == 0x0800 || t == 0x86DD || t == 0x0806:
@@ -1113,9 +1118,10 @@ struct Cursor: ~Escapable {
     /// AYIYA (draft-massar-v6ops-ayiya): identity and signature after 8 fixed bytes; forward (opcode 1) only.
     @inline(never)
     mutating func ayiya(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
-        guard available >= 8 else { return notDecapsulated(&p) }
+        guard available >= 8 else { return violation(&p) }
         let header = 8 + (1 << Int(frame[offset] >> 4)) + Int(frame[offset + 1] >> 4) * 4
-        guard available > header, frame[offset + 2] & 0x0F == 1 else { return notDecapsulated(&p) }
+        guard available > header else { return violation(&p) }
+        guard frame[offset + 2] & 0x0F == 1 else { return notDecapsulated(&p) }  // not a forward: ignored
         switch frame[offset + 3] {
         case 4: innerIP(.ayiya, at: offset + header, length: length - header, version: 4, overUDP: true, &p)
         case 41: innerIP(.ayiya, at: offset + header, length: length - header, version: 6, overUDP: true, &p)
@@ -1154,13 +1160,13 @@ struct Cursor: ~Escapable {
             } else if frame[position] >> 4 == 6 {
                 break
             } else {
-                return notDecapsulated(&p)
+                return violation(&p)
             }
         }
-        guard end - position >= 40 else { return notDecapsulated(&p) }
+        guard end - position >= 40 else { return violation(&p) }
         let payload = Int(frame.be16(at: position + 4)), remaining = offset + length - position
         let bubble = frame[position + 6] == 59 && payload == 0
-        guard payload + 40 == remaining || bubble else { return notDecapsulated(&p) }
+        guard payload + 40 == remaining || bubble else { return violation(&p) }
         guard enterTunnel(.teredo, overUDP: true, confirmed: true, &p) else { return }
         decodeIPv6(at: position, &p)
     }

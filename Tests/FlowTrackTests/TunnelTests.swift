@@ -132,4 +132,21 @@ import Testing
         #expect(expiring[1].timestamp.nanoseconds - expiring[0].timestamp.nanoseconds == 3_700_000_000_000)
         #expect(expiring[0].uid == expiring[1].uid)
     }
+
+    @Test func aViolationStopsDecapsulation() throws {
+        // The first VXLAN header lacks the I flag: Zeek's analyzer records a violation and
+        // decapsulates nothing more of that connection, valid headers or not.
+        let (rows, statistics) = try track([Paths.fixture("tv-vxlan-violation.pcap")])
+        #expect(rows.count == 1 && rows[0].responder.port == 4789 && rows[0].service == nil)
+        #expect(statistics.tunnelled == 0 && rows[0].originatorCounters.packets == 10)
+    }
+
+    @Test func decapsulationFollowsTheResponderPort() throws {
+        // Every outer packet comes from port 4789: Zeek's likely server ports flip the flow so
+        // that 4789 is the responder's and it decapsulates; without them it does not.
+        let flipped = try track([Paths.fixture("tv-vxlan-reverse.pcap")]).rows
+        #expect(flipped.count == 3 && flipped.contains { $0.responder.port == 4789 && $0.service == "vxlan" && $0.history == "^d" })
+        let plain = try track([Paths.fixture("tv-vxlan-reverse.pcap")]) { $0.likelyServerPorts = .none }.rows
+        #expect(plain.count == 1 && plain[0].originator.port == 4789 && plain[0].service == nil)
+    }
 }
