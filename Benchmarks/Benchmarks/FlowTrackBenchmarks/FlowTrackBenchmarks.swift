@@ -38,6 +38,16 @@ struct Frames {
     }
 }
 
+/// The repository's Fixtures folder (tunnelled captures for the tunnel benchmarks).
+let fixturesPath: String = {
+    var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(4)  // Benchmarks/Benchmarks/FlowTrackBenchmarks/FlowTrackBenchmarks.swift
+    return parts.joined(separator: "/") + "/Fixtures/"
+}()
+
+/// Tunnelled fixture frames, by file name.
+nonisolated(unsafe) var tunnelFrames: [String: Frames] = [:]
+
 /// 4096 frames (~3 MB): the decoder's own cost, headers in cache.
 nonisolated(unsafe) var frames: Frames?
 /// Every frame of the capture (150 MB for bench-200k): adds a cache miss per packet, as a real trace does.
@@ -61,6 +71,35 @@ func decodeLoop(_ f: Frames, _ benchmark: Benchmark, verifyChecksums: Bool = fal
 }
 
 let benchmarks: @Sendable () -> Void = {
+    // Tunnelled packets: decoding through VXLAN (Ethernet inside UDP) and GRE (IP inside IP),
+    // plus reading the outer headers again for the tracker; nothing allocated.
+    for name in ["tn-vxlan.pcap", "tn-gre.pcap"] {
+        Benchmark(
+            "Decode tunnelled packets, \(name) (per packet)",
+            configuration: .init(
+                metrics: [.wallClock, .mallocCountTotal, .throughput],
+                scalingFactor: .kilo,
+                maxDuration: .seconds(5),
+                maxIterations: 20,
+                setup: { if tunnelFrames[name] == nil { tunnelFrames[name] = Frames(path: fixturesPath + name, limit: 100) } })
+        ) { benchmark in
+            let f = tunnelFrames[name]!
+            let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
+            var packet = DecodedPacket()
+            var depth = 0
+            let all = f.bytes.span
+            var i = 0
+            for _ in benchmark.scaledIterations {
+                let frame = all.extracting(f.offsets[i]..<(f.offsets[i] + f.lengths[i]))
+                decoder.decode(frame, wireLength: f.wireLengths[i], into: &packet)
+                if packet.tunnelDepth > 0 { depth &+= decoder.tunnels(in: frame, wireLength: f.wireLengths[i], of: packet).count }
+                i += 1
+                if i == f.offsets.count { i = 0 }
+            }
+            blackHole(depth)
+        }
+    }
+
     // Decoding alone, one packet per scaled iteration: ns/packet and mallocs/packet.
     Benchmark(
         "Decode, 4096 frames in cache (ns and mallocs per packet)",
