@@ -120,4 +120,20 @@ write_pcap(os.path.join(HERE, "tv-vxlan-reverse.pcap"), 1,
 gre_udp = outer_ip(True, 47) / GRE(proto=0x0800) / IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40001, dport=9999) / Raw(b"x" * 8)
 plain = IP(src="10.1.0.1", dst="10.1.0.3") / UDP(sport=40002, dport=9999) / Raw(b"y" * 8)
 write_pcap(os.path.join(HERE, "tl-expire.pcap"), 1, [(T0, bytes(ether(True, gre_udp))), (T0 + 3700 * 10**9, bytes(ether(True, plain)))])
+# Untunnelled packets between tunnelled ones (Zeek's Connection::CheckEncapsulation): a change
+# to or from an empty stack raises tunnel_changed without counting against
+# Tunnel::max_changes_per_connection (5). UDP 40003 alternates GRE tunnels 1 and 2 with
+# untunnelled datagrams (no change counted: two parents, no X); UDP 40004 goes through GRE
+# tunnels 1..7 back to back (five changes add 2..6, the sixth is refused with X), then
+# untunnelled, then tunnel 8, which is added again.
+def gre_to(n, sport):
+    inner = IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=sport, dport=9999) / Raw(b"z" * 8)
+    if n == 0:
+        return ether(True, inner)
+    return ether(True, IP(src="192.0.2.1", dst=f"198.51.100.{n}", proto=47) / GRE(proto=0x0800) / inner)
+
+
+steps = [(40003, n) for n in (1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 2, 0, 1)] + [(40004, n) for n in (1, 2, 3, 4, 5, 6, 7, 0, 8)]
+write_pcap(os.path.join(HERE, "tv-untunnelled.pcap"), 1,
+           [(T0 + i * 100_000_000, bytes(gre_to(n, sport))) for i, (sport, n) in enumerate(steps)])
 print("tunnel fixtures written to", HERE)

@@ -102,6 +102,7 @@ public struct ConnectionTracker {
     public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
         lastCarrierConnectionID = nil
         track(p, at: time, frame: true, emit)
+        if !tunnelMembers.isEmpty { noteUntunnelled() }
         if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
     }
 

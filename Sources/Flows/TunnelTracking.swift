@@ -43,6 +43,8 @@ extension ConnectionTracker {
     static let ipTunnelTimeout: Int64 = 24 * 3600 * 1_000_000_000
     /// `Tunnel::max_changes_per_connection`.
     static let maxTunnelChanges: UInt8 = 5
+    /// The signature of an empty stack: the connection's last packet came untunnelled.
+    static let untunnelledSignature: UInt64 = 0
     /// IP-level tunnel uids live above every connection number.
     static let ipTunnelIDBase: UInt64 = 1 << 62
     /// The IP-level tunnel table is cleared when it holds this many tunnels (a bound under attack).
@@ -95,8 +97,10 @@ extension ConnectionTracker {
             // tunnel.log: a new inner connection, or a change of tunnels, discovers every tunnel of its stack.
             for i in 0..<tunnels.count where ids[i] != 0 { touchTunnel(ids[i], tunnels[i]) }
         }
-        if m.parents.isEmpty {
-            m.parents = [innermost]
+        if m.parents.isEmpty || m.signature == Self.untunnelledSignature {
+            // The first tunnel, or one after untunnelled packets: Zeek's `tunnel_changed`
+            // from an empty stack, which `Tunnel::max_changes_per_connection` does not limit.
+            if !m.parents.contains(innermost) { m.parents.append(innermost) }
             m.signature = signature
             m.kind = tunnels[tunnels.count - 1].kind
         } else if m.signature != signature {
@@ -113,6 +117,14 @@ extension ConnectionTracker {
             }
         }
         tunnelMembers[inner] = m
+    }
+
+    /// An untunnelled packet of a connection that came through tunnels: Zeek raises
+    /// `tunnel_changed` with an empty stack (no parent added, no change counted), so the next
+    /// tunnelled packet adds its tunnel again whatever the count of changes.
+    mutating func noteUntunnelled() {
+        guard let inner = lastConnectionID, let m = tunnelMembers[inner], m.signature != Self.untunnelledSignature else { return }
+        tunnelMembers[inner]?.signature = Self.untunnelledSignature
     }
 
     /// The uid number of the IP-level tunnel between a layer's outer addresses.

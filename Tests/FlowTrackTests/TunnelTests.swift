@@ -149,4 +149,20 @@ import Testing
         let plain = try track([Paths.fixture("tv-vxlan-reverse.pcap")]) { $0.likelyServerPorts = .none }.rows
         #expect(plain.count == 1 && plain[0].originator.port == 4789 && plain[0].service == nil)
     }
+
+    @Test func untunnelledPacketsDoNotCountAsChanges() throws {
+        // Zeek's Connection::CheckEncapsulation: going to or from no tunnel raises
+        // tunnel_changed without counting against Tunnel::max_changes_per_connection (5).
+        let (rows, statistics) = try track([Paths.fixture("tv-untunnelled.pcap")])
+        #expect(statistics.tunnelled == 15 && rows.count == 2)
+        // GRE 1 and 2 alternating with untunnelled datagrams: six swaps, none counted.
+        let alternating = try #require(rows.first { $0.originator.port == 40003 })
+        #expect(alternating.tunnelParents.count == 2 && alternating.history == "D")
+        #expect(alternating.originatorCounters.packets == 13)
+        // GRE 1..7 back to back: 2..6 added, 7 refused with X; after an untunnelled datagram
+        // tunnel 8 is added again: seven parents.
+        let chained = try #require(rows.first { $0.originator.port == 40004 })
+        #expect(chained.tunnelParents.count == 7 && chained.history == "DX")
+        #expect(Set(chained.tunnelParents).isDisjoint(with: alternating.tunnelParents) == false, "tunnel 1 is shared")
+    }
 }
