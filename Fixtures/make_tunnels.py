@@ -136,4 +136,17 @@ def gre_to(n, sport):
 steps = [(40003, n) for n in (1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 2, 0, 1)] + [(40004, n) for n in (1, 2, 3, 4, 5, 6, 7, 0, 8)]
 write_pcap(os.path.join(HERE, "tv-untunnelled.pcap"), 1,
            [(T0 + i * 100_000_000, bytes(gre_to(n, sport))) for i, (sport, n) in enumerate(steps)])
+# Tunnel::max_depth (4): five VXLAN layers, each carried between its own pair of hosts
+# 10.9.k.1 -> 10.9.k.2 (k = 1 outermost). Four are decapsulated (carriers 1..4 confirmed
+# as vxlan); the fifth is not: its carrying flow gets history X and no service, and the
+# innermost UDP datagram (40005 -> 9999) is never seen.
+def nested_vxlan(levels):
+    packet = IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40005, dport=9999) / Raw(b"deep")
+    for k in range(levels, 0, -1):
+        packet = (IP(src=f"10.9.{k}.1", dst=f"10.9.{k}.2") / UDP(sport=50000 + k, dport=4789)
+                  / Raw(struct.pack("!II", 0x08000000, k << 8)) / ether(True, packet, macs=MI))
+    return ether(True, packet)
+
+
+write_pcap(os.path.join(HERE, "tv-max-depth.pcap"), 1, [(T0 + i * 100_000_000, bytes(nested_vxlan(5))) for i in range(2)])
 print("tunnel fixtures written to", HERE)

@@ -91,6 +91,9 @@ extension ConnectionTracker {
         statistics.tunnelled += 1
         track(p, at: time, frame: true, emit)
         lastCarrierConnectionID = carrier
+        // The innermost packet may itself carry a tunnel that broke its protocol or lies too deep.
+        if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
+        if p.anomalies.contains(.tunnelTooDeep), let e = lastEntry { markViolation(entry: e) }
         guard let inner = lastConnectionID, let e = lastEntry, innermost != 0 else { return }
         var m = tunnelMembers[inner] ?? TunnelMembership()
         if configuration.tunnelLog, m.parents.isEmpty || m.signature != signature {
@@ -110,13 +113,18 @@ extension ConnectionTracker {
                 if !m.parents.contains(innermost) { m.parents.append(innermost) }
                 m.kind = tunnels[tunnels.count - 1].kind
             } else if m.changes == Self.maxTunnelChanges + 1 {
-                var c = table[e]
-                _ = c.checkHistory(HistoryBit.violation, UInt8(ascii: "X"), isOrig: true)
-                if c.history.spill != 0 { spill(&c) }
-                table[e] = c
+                markViolation(entry: e)
             }
         }
         tunnelMembers[inner] = m
+    }
+
+    /// Adds history `X` to the connection at entry `e` (once).
+    mutating func markViolation(entry e: Int) {
+        var c = table[e]
+        _ = c.checkHistory(HistoryBit.violation, UInt8(ascii: "X"), isOrig: true)
+        if c.history.spill != 0 { spill(&c) }
+        table[e] = c
     }
 
     /// An untunnelled packet of a connection that came through tunnels: Zeek raises

@@ -100,6 +100,10 @@ public struct Anomalies: OptionSet, Sendable, Hashable {
     /// AYIYA header, a bad Teredo encapsulation): Zeek's analyzer records a violation and
     /// decapsulates nothing more from that connection.
     @inlinable public static var tunnelViolation: Anomalies { Anomalies(rawValue: 1 << 9) }
+    /// A UDP tunnel (VXLAN, Geneve, Teredo, AYIYA) nested past ``TunnelStack/capacity``
+    /// (Zeek's `Tunnel::max_depth`): not decapsulated, and Zeek marks its carrying connection
+    /// with history `X` (weird `exceeded_tunnel_max_depth`).
+    @inlinable public static var tunnelTooDeep: Anomalies { Anomalies(rawValue: 1 << 10) }
 }
 
 /// Whether a checksum was checked and what it said.

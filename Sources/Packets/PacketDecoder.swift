@@ -916,6 +916,9 @@ struct Cursor: ~Escapable {
         let depth = Int(p.tunnelDepth)
         guard depth < TunnelStack.capacity, p.ipOffset <= Int(UInt16.max) else {
             p.anomalies.insert(.tunnelNotDecapsulated)
+            if depth >= TunnelStack.capacity, [.vxlan, .geneve, .teredo, .ayiya].contains(kind) {
+                p.anomalies.insert(.tunnelTooDeep)
+            }
             return false
         }
         let info = p.tunnelInfo | UInt32(kind.rawValue | (overUDP ? 0x10 : 0) | (confirmed ? 0x20 : 0)) << (8 * UInt32(depth))

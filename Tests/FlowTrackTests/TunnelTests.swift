@@ -165,4 +165,18 @@ import Testing
         #expect(chained.tunnelParents.count == 7 && chained.history == "DX")
         #expect(Set(chained.tunnelParents).isDisjoint(with: alternating.tunnelParents) == false, "tunnel 1 is shared")
     }
+
+    @Test func tunnelsPastTheMaximumDepthAreNotDecapsulated() throws {
+        // Five nested VXLAN layers; Zeek's Tunnel::max_depth is 4: the fifth carrier is
+        // tracked with history X and no service, and what it carries is never seen.
+        let (rows, statistics) = try track([Paths.fixture("tv-max-depth.pcap")])
+        #expect(statistics.tunnelled == 2 && rows.count == 5, "\(rows.map(Self.describe))")
+        #expect(!rows.contains { $0.originator.port == 40005 })
+        for k in 1...5 {
+            let carrier = try #require(rows.first { $0.originator.port == UInt16(50000 + k) })
+            #expect(carrier.responder.port == 4789 && carrier.originatorCounters.packets == 2)
+            #expect(carrier.service == (k < 5 ? "vxlan" : nil), "carrier \(k)")
+            #expect(carrier.history == (k < 5 ? "D" : "DX"), "carrier \(k)")
+        }
+    }
 }
