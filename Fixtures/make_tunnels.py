@@ -149,4 +149,15 @@ def nested_vxlan(levels):
 
 
 write_pcap(os.path.join(HERE, "tv-max-depth.pcap"), 1, [(T0 + i * 100_000_000, bytes(nested_vxlan(5))) for i in range(2)])
+# AYIYA confirms a forward packet before it checks the inner packet (ZEEK_ENCAPSULATION §2.2):
+# 50010 -> 5072 carries IPv4 with a byte too many after it (IPTunnel's length rule refuses it),
+# still confirmed as ayiya; 50011 -> 5072 sends opcode 2 (not a forward): ignored, no service.
+def ayiya_raw(sport, opcode, tail):
+    inner = IP(src="10.1.0.1", dst="10.1.0.2") / UDP(sport=40006, dport=9999) / Raw(b"ayiya")
+    return ether(True, IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=sport, dport=5072)
+                 / Raw(struct.pack("!BBBBI", 0x41, 0x00, opcode, 4, 0) + b"\x00" * 16 + bytes(inner) + tail))
+
+
+write_pcap(os.path.join(HERE, "tv-ayiya-bad-inner.pcap"), 1,
+           [(T0, bytes(ayiya_raw(50010, 1, b"!"))), (T0 + 100_000_000, bytes(ayiya_raw(50011, 2, b"")))])
 print("tunnel fixtures written to", HERE)

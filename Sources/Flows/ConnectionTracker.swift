@@ -104,6 +104,7 @@ public struct ConnectionTracker {
         track(p, at: time, frame: true, emit)
         if !tunnelMembers.isEmpty { noteUntunnelled() }
         if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
+        if p.anomalies.contains(.tunnelConfirmedOnly) { noteConfirmedOnly() }
     }
 
     /// One packet; `frame` is false for the carrying UDP packet of a tunnel (not counted as a frame).

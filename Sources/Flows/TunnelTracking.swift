@@ -94,6 +94,7 @@ extension ConnectionTracker {
         // The innermost packet may itself carry a tunnel that broke its protocol or lies too deep.
         if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
         if p.anomalies.contains(.tunnelTooDeep), let e = lastEntry { markViolation(entry: e) }
+        if p.anomalies.contains(.tunnelConfirmedOnly) { noteConfirmedOnly() }
         guard let inner = lastConnectionID, let e = lastEntry, innermost != 0 else { return }
         var m = tunnelMembers[inner] ?? TunnelMembership()
         if configuration.tunnelLog, m.parents.isEmpty || m.signature != signature {
@@ -176,6 +177,15 @@ extension ConnectionTracker {
         }
         var carrier = tunnelCarriers[serial] ?? TunnelCarrier(kind: kind)
         carrier.violated = true
+        tunnelCarriers[serial] = carrier
+    }
+
+    /// The last packet's AYIYA header was confirmed though nothing inside it was decapsulated.
+    mutating func noteConfirmedOnly() {
+        guard let serial = lastConnectionID else { return }
+        var carrier = tunnelCarriers[serial] ?? TunnelCarrier(kind: .ayiya)
+        guard !carrier.violated, carrier.kind == .ayiya else { return }
+        carrier.confirmed = true
         tunnelCarriers[serial] = carrier
     }
 

@@ -104,6 +104,10 @@ public struct Anomalies: OptionSet, Sendable, Hashable {
     /// (Zeek's `Tunnel::max_depth`): not decapsulated, and Zeek marks its carrying connection
     /// with history `X` (weird `exceeded_tunnel_max_depth`).
     @inlinable public static var tunnelTooDeep: Anomalies { Anomalies(rawValue: 1 << 10) }
+    /// A UDP tunnel header that Zeek's analyzer confirms although nothing inside it is
+    /// decapsulated: an AYIYA forward packet whose inner packet is bad or not IP (AYIYA
+    /// confirms before it looks at the inner packet).
+    @inlinable public static var tunnelConfirmedOnly: Anomalies { Anomalies(rawValue: 1 << 11) }
 }
 
 /// Whether a checksum was checked and what it said.

@@ -1125,11 +1125,14 @@ struct Cursor: ~Escapable {
         let header = 8 + (1 << Int(frame[offset] >> 4)) + Int(frame[offset + 1] >> 4) * 4
         guard available > header else { return violation(&p) }
         guard frame[offset + 2] & 0x0F == 1 else { return notDecapsulated(&p) }  // not a forward: ignored
+        let depth = p.tunnelDepth
         switch frame[offset + 3] {
         case 4: innerIP(.ayiya, at: offset + header, length: length - header, version: 4, overUDP: true, &p)
         case 41: innerIP(.ayiya, at: offset + header, length: length - header, version: 6, overUDP: true, &p)
         default: p.anomalies.insert(.tunnelNotDecapsulated)
         }
+        // Zeek's AYIYA confirms a forward packet before checking what it carries (not past the depth limit).
+        if p.tunnelDepth == depth, p.malformed == nil, !p.anomalies.contains(.tunnelTooDeep) { p.anomalies.insert(.tunnelConfirmedOnly) }
     }
 
     /// Teredo (RFC 4380): optional authentication and origin indication, then IPv6 that

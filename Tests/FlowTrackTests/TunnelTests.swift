@@ -179,4 +179,14 @@ import Testing
             #expect(carrier.history == (k < 5 ? "D" : "DX"), "carrier \(k)")
         }
     }
+
+    @Test func ayiyaConfirmsBeforeCheckingItsInnerPacket() throws {
+        // A forward packet with a bad inner packet: nothing decapsulated, yet Zeek's AYIYA has
+        // confirmed (service ayiya). A packet of another opcode is ignored: no service.
+        let (rows, statistics) = try track([Paths.fixture("tv-ayiya-bad-inner.pcap")])
+        #expect(statistics.tunnelled == 0 && rows.count == 2 && !rows.contains { $0.originator.port == 40006 })
+        let forward = try #require(rows.first { $0.originator.port == 50010 })
+        let other = try #require(rows.first { $0.originator.port == 50011 })
+        #expect(forward.service == "ayiya" && other.service == nil)
+    }
 }
