@@ -14,10 +14,11 @@ package struct FrameIntake {
     package var subframes: [DecodedPacket] = []
     /// The last packet's tunnels (valid when `packet.tunnelDepth > 0`).
     package var tunnels = TunnelStack()
-    /// The last fragment taken, as decoded (for the statistics: ``packet`` may be its datagram).
-    var fragmentSeen: DecodedPacket?
-    /// Whether `fragmentSeen` is set (checked per packet without copying the optional).
-    var fragmentPending = false
+    /// The last frame's fragment, as decoded, when the last frame was one (``packet`` may be
+    /// the datagram it completed; an IPv6 datagram no longer has its fragment header).
+    package private(set) var fragmentSeen: DecodedPacket?
+    /// Whether the last frame was a fragment (checked per packet without copying the optional).
+    package private(set) var fragmentPending = false
 
     package init(configuration: TrackerConfiguration, reassembler: IPReassembler) {
         // Raw IP is always decodable.
@@ -30,6 +31,7 @@ package struct FrameIntake {
     /// datagram completes (nothing for the tracker yet; count it with ``held(_:)``).
     package mutating func take(_ bytes: Span<UInt8>, _ meta: PacketMetadata, with decoder: PacketDecoder) -> Bool {
         decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+        if fragmentPending { fragmentSeen = nil; fragmentPending = false }
         if reassemble, reassembler.pending > 0 { reassembler.expire(at: meta.timestamp.nanoseconds) }
         // A first fragment may cut its transport header short (tiny fragments): the IP header decides.
         if reassemble, packet.layers.contains(.fragment), packet.ipVersion != 0, packet.fragmentHeaderOffset > 0 {

@@ -129,8 +129,10 @@ public struct ExtractCommand: ParsableCommand {
                 guard try merge.next({ source, meta, bytes in
                     guard let decoder = decoders[source] else { return }
                     let ready = intake.take(bytes, meta, with: decoder)
+                    // A fragment's datagram: its addresses and identification (IPv4's or the IPv6 fragment header's).
+                    let fragmentKey = intake.fragmentPending ? intake.fragmentSeen.map { "\($0.source) \($0.destination) \($0.fragmentIdentification)" } : nil
                     guard ready else {
-                        let fragmentKey = "\(intake.packet.source) \(intake.packet.destination) \(intake.packet.fragmentIdentification)"
+                        guard let fragmentKey else { return }
                         if held[fragmentKey, default: []].count < 1024 {
                             var copy = [UInt8](repeating: 0, count: bytes.count)
                             for i in bytes.indices { copy[i] = bytes[i] }
@@ -150,8 +152,7 @@ public struct ExtractCommand: ParsableCommand {
                             if let id = tracker.lastConnectionID, ids.contains(id) { wanted = true }
                         }
                     }
-                    let earlier = held.isEmpty ? [] : held.removeValue(forKey:
-                        "\(packet.source) \(packet.destination) \(packet.fragmentIdentification)") ?? []
+                    let earlier = held.isEmpty ? [] : fragmentKey.flatMap { held.removeValue(forKey: $0) } ?? []
                     if wanted {
                         for (m, frame) in earlier { writer?.write(m, bytes: frame.span) }
                         writer?.write(meta, bytes: bytes)

@@ -90,6 +90,19 @@ import Testing
         #expect(byID.status == .success && cidCount == 8)
     }
 
+    @Test(arguments: [("fr-udp-v4.pcap", "udp 10.2.0.1:40001 10.2.0.2:9999", 4), ("fr-udp-v6.pcap", "udp [2001:db8:2::1]:40001 [2001:db8:2::2]:9999", 2)])
+    func fragmentsAreWrittenWithTheirDatagram(_ file: String, _ tuple: String, _ frames: Int) throws {
+        // Every fragment frame of the connection's datagrams (held until the datagram completed)
+        // is written, IPv4 and IPv6 alike: the capture's frame count for the one connection.
+        let out = Paths.temporary("fragments-\(file)")
+        let run = try extract([Paths.fixture(file), "--tuple", tuple, "-w", out])
+        #expect(run.status == .success && run.err.hasPrefix("flowtrack: wrote \(frames) packets"), "\(run.err)")
+        var file = try PcapFile(path: out)
+        var count = 0
+        while try file.next({ _, _ in count += 1; return true }) != nil {}
+        #expect(count == frames)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark"), "needs tshark (apt-get install tshark)"))
     func tsharkReadsTheOutput() throws {
         let out = Paths.temporary("tshark.pcap")
