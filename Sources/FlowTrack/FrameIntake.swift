@@ -7,7 +7,10 @@ package struct FrameIntake {
     /// Whether fragments are reassembled (``TrackerConfiguration/reassembleFragments``).
     let reassemble: Bool
     /// The fragments held until their datagrams complete.
-    package var reassembler: IPReassembler
+    package private(set) var reassembler: IPReassembler
+    /// Whether the reassembler holds datagrams (so that a packet without fragments about costs
+    /// one test, not a look into its table).
+    var holding: Bool
     /// The last frame's packet (or the datagram it completed).
     package var packet = DecodedPacket()
     /// The last frame's A-MSDU subframes after the first (valid when `packet.nextSubframe != 0`).
@@ -25,20 +28,27 @@ package struct FrameIntake {
         raw = (try? PacketDecoder(linkType: LinkType(rawValue: 101), verifyChecksums: configuration.verifyChecksums))!
         reassemble = configuration.reassembleFragments
         self.reassembler = reassembler
+        holding = reassembler.pending > 0
     }
 
     /// Decodes one frame into ``packet``; `false` when it is a fragment held until its
     /// datagram completes (nothing for the tracker yet; count it with ``held(_:)``).
+    @inline(__always)
     package mutating func take(_ bytes: Span<UInt8>, _ meta: PacketMetadata, with decoder: PacketDecoder) -> Bool {
         decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
         if fragmentPending { fragmentSeen = nil; fragmentPending = false }
-        if reassemble, reassembler.pending > 0 { reassembler.expire(at: meta.timestamp.nanoseconds) }
+        if holding {
+            reassembler.expire(at: meta.timestamp.nanoseconds)
+            holding = reassembler.pending > 0
+        }
         // A first fragment may cut its transport header short (tiny fragments): the IP header decides.
         if reassemble, packet.layers.contains(.fragment), packet.ipVersion != 0, packet.fragmentHeaderOffset > 0 {
             let fragment = packet
             fragmentSeen = fragment
             fragmentPending = true
-            guard let whole = reassembler.add(bytes, fragment, time: meta.timestamp.nanoseconds) else { return false }
+            let completed = reassembler.add(bytes, fragment, time: meta.timestamp.nanoseconds)
+            holding = reassembler.pending > 0
+            guard let whole = completed else { return false }
             let raw = self.raw
             var assembled = DecodedPacket()
             raw.decode(whole.span, wireLength: whole.count, into: &assembled)
@@ -65,6 +75,7 @@ package struct FrameIntake {
     }
 
     /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them.
+    @inline(__always)
     package mutating func track(_ tracker: inout ConnectionTracker, at time: Timestamp, _ statistics: inout PacketStatistics,
                                 _ handler: (ConnectionEvent) -> Void) {
         // One immutable copy that the calls borrow (the stored packet would be copied for each).

@@ -137,6 +137,18 @@ struct Cursor: ~Escapable {
         let next: Next?
         switch linkType.rawValue {
         case 1:
+            // Nearly every frame: untagged Ethernet II straight to IP, without the shim loop.
+            if count >= 14 {
+                let type = frame.be16(at: 12)
+                if type == 0x0800 || type == 0x86DD {
+                    p.layers.insert(.ethernet)
+                    p.linkDestination = MACAddress(frame.be16(at: 0), frame.be32(at: 2))
+                    p.linkSource = MACAddress(frame.be16(at: 6), frame.be32(at: 8))
+                    p.etherType = EtherType(rawValue: type)
+                    if type == 0x0800 { decodeIPv4(at: 14, &p) } else { decodeIPv6(at: 14, &p) }
+                    return
+                }
+            }
             next = ethernet(at: 0, &p)
         case 113:
             guard count >= 16 else { return short(.linuxSLL, needed: 16, available: count, &p) }
@@ -825,7 +837,7 @@ struct Cursor: ~Escapable {
             }
         }
         // Tunnels over UDP, once the carrying datagram's checksum passed.
-        if decapsulate, p.malformed == nil, !isFragment(p), p.payloadLength > 0, p.transportChecksum != .bad { udpTunnel(&p) }
+        if decapsulate, p.malformed == nil, !isFragment(p), p.payloadLength > 0, p.transportChecksum != .bad, mayCarryTunnel(p) { udpTunnel(&p) }
     }
 
     mutating func decodeICMP(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
@@ -1032,6 +1044,28 @@ struct Cursor: ~Escapable {
         }
     }
 
+    /// The UDP ports of the tunnels decapsulated by port.
+    @inline(__always)
+    static func isTunnelPort(_ port: UInt16) -> Bool {
+        switch port {
+        case 4789, 6081, 2152, 2123, 3544, 5072, 4754, 5247: return true
+        default: return false
+        }
+    }
+
+    /// Whether a UDP datagram may carry a tunnel: a tunnel port at either end, or a payload
+    /// that may be AYIYA (`x 52 11`) or Teredo (IPv6, or an authentication or origin
+    /// indication header); a cheap test before ``udpTunnel(_:)``'s full one.
+    @inline(__always)
+    func mayCarryTunnel(_ p: DecodedPacket) -> Bool {
+        if Self.isTunnelPort(p.sourcePort) || Self.isTunnelPort(p.destinationPort) { return true }
+        let offset = p.payloadOffset, available = min(p.payloadLength, p.capturedPayloadLength)
+        guard available >= 3 else { return false }
+        let first = frame[offset], second = frame[offset + 1]
+        if second == 0x52 && frame[offset + 2] == 0x11 { return true }
+        return available >= 40 && (first >> 4 == 6 || second == 0x01 || (first == 0 && second == 0))
+    }
+
     /// Tunnels over UDP, chosen by the tunnel port at either end (the destination's first;
     /// Zeek uses the responder's, which is the tunnel port once likely-server-port flips
     /// have oriented the flow), else recognised by their payload (AYIYA, then Teredo).
@@ -1039,13 +1073,7 @@ struct Cursor: ~Escapable {
     mutating func udpTunnel(_ p: inout DecodedPacket) {
         let offset = p.payloadOffset, length = p.payloadLength
         let available = min(length, p.capturedPayloadLength)
-        func tunnelPort(_ port: UInt16) -> Bool {
-            switch port {
-            case 4789, 6081, 2152, 2123, 3544, 5072, 4754, 5247: return true
-            default: return false
-            }
-        }
-        let port = tunnelPort(p.destinationPort) ? p.destinationPort : tunnelPort(p.sourcePort) ? p.sourcePort : 0
+        let port = Self.isTunnelPort(p.destinationPort) ? p.destinationPort : Self.isTunnelPort(p.sourcePort) ? p.sourcePort : 0
         switch port {
         case 4789:
             // VXLAN: the I flag (without it, a violation), then an Ethernet frame (none: a weird only).
