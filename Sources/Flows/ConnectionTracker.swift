@@ -103,8 +103,7 @@ public struct ConnectionTracker {
         lastCarrierConnectionID = nil
         track(p, at: time, frame: true, emit)
         if !tunnelMembers.isEmpty { noteUntunnelled() }
-        if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
-        if p.anomalies.contains(.tunnelConfirmedOnly) { noteConfirmedOnly() }
+        if !p.anomalies.isDisjoint(with: Self.carrierAnomalies) { noteCarrierAnomalies(p) }
     }
 
     /// One packet; `frame` is false for the carrying UDP packet of a tunnel (not counted as a frame).

@@ -92,9 +92,7 @@ extension ConnectionTracker {
         track(p, at: time, frame: true, emit)
         lastCarrierConnectionID = carrier
         // The innermost packet may itself carry a tunnel that broke its protocol or lies too deep.
-        if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
-        if p.anomalies.contains(.tunnelTooDeep), let e = lastEntry { markViolation(entry: e) }
-        if p.anomalies.contains(.tunnelConfirmedOnly) { noteConfirmedOnly() }
+        if !p.anomalies.isDisjoint(with: Self.carrierAnomalies) { noteCarrierAnomalies(p) }
         guard let inner = lastConnectionID, let e = lastEntry, innermost != 0 else { return }
         var m = tunnelMembers[inner] ?? TunnelMembership()
         if configuration.tunnelLog, m.parents.isEmpty || m.signature != signature {
@@ -178,6 +176,18 @@ extension ConnectionTracker {
         var carrier = tunnelCarriers[serial] ?? TunnelCarrier(kind: kind)
         carrier.violated = true
         tunnelCarriers[serial] = carrier
+    }
+
+    /// What the decoder says of a tunnel the last packet carries but did not decapsulate.
+    static let carrierAnomalies: Anomalies = [.tunnelViolation, .tunnelTooDeep, .tunnelConfirmedOnly]
+
+    /// Records, for the last packet's connection as a tunnel carrier, a violation (no more
+    /// decapsulation), a tunnel past the depth limit (history `X`) or a confirmation without
+    /// decapsulation: the same for an untunnelled packet and for the innermost of a tunnelled one.
+    mutating func noteCarrierAnomalies(_ p: DecodedPacket) {
+        if p.anomalies.contains(.tunnelViolation) { noteViolation(p) }
+        if p.anomalies.contains(.tunnelTooDeep), let e = lastEntry { markViolation(entry: e) }
+        if p.anomalies.contains(.tunnelConfirmedOnly) { noteConfirmedOnly() }
     }
 
     /// The last packet's AYIYA header was confirmed though nothing inside it was decapsulated.
