@@ -160,4 +160,19 @@ def ayiya_raw(sport, opcode, tail):
 
 write_pcap(os.path.join(HERE, "tv-ayiya-bad-inner.pcap"), 1,
            [(T0, bytes(ayiya_raw(50010, 1, b"!"))), (T0 + 100_000_000, bytes(ayiya_raw(50011, 2, b"")))])
+# Teredo found by its payload on a port without a tunnel (ZEEK_ENCAPSULATION §2.5): a payload
+# that Zeek's detection rejects is left alone, so a later Teredo packet of the same flow is
+# still decapsulated. 50020 -> 9000 first sends 48 bytes whose second byte is 1 after a first
+# byte that is not 0; 50021 -> 9000 an origin indication followed by IPv4, not IPv6. Each then
+# sends IPv6 from a Teredo address (2001:0::/32) carrying UDP 40007 (40008) -> 9999.
+def teredo_detect(sport, first, inner_port):
+    inner = IPv6(src="2001:0:c000:201::1", dst="2001:db8:1::2") / UDP(sport=inner_port, dport=9999) / Raw(b"teredo")
+    outer = lambda payload: ether(True, IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=sport, dport=9000) / Raw(payload))
+    return [outer(first), outer(bytes(inner))]
+
+
+write_pcap(os.path.join(HERE, "tv-teredo-detect.pcap"), 1,
+           [(T0 + i * 100_000_000, bytes(f)) for i, f in enumerate(
+               teredo_detect(50020, b"\x12\x01" + b"\x00" * 46, 40007)
+               + teredo_detect(50021, struct.pack("!HH", 0, 0xFFFF) + b"\x00" * 4 + bytes(IP(src="10.9.0.1", dst="10.9.0.2") / Raw(b"x" * 20)), 40008))])
 print("tunnel fixtures written to", HERE)

@@ -1063,7 +1063,35 @@ struct Cursor: ~Escapable {
         guard available >= 3 else { return false }
         let first = frame[offset], second = frame[offset + 1]
         if second == 0x52 && frame[offset + 2] == 0x11 { return true }
-        return available >= 40 && (first >> 4 == 6 || second == 0x01 || (first == 0 && second == 0))
+        // Zeek's first test of a Teredo payload (`TeredoAnalyzer::DetectProtocol`).
+        return available >= 40 && (first >> 4 == 6 || (first == 0 && second <= 1))
+    }
+
+    /// Whether a UDP payload on a port without a tunnel is Teredo, as Zeek's
+    /// `TeredoAnalyzer::DetectProtocol` decides: at least 40 bytes, and either an IPv6 header
+    /// whose source (offset 8) or destination (offset 24) address has the Teredo prefix
+    /// 2001:0000::/32, or an origin indication (optionally after an authentication header)
+    /// followed by at least 40 bytes that begin with IP version 6. A payload that is not
+    /// detected is left alone (no violation).
+    func looksLikeTeredo(at offset: Int, available: Int) -> Bool {
+        guard available >= 40 else { return false }
+        let first = frame[offset], second = frame[offset + 1]
+        guard first >> 4 == 6 || (first == 0 && second <= 1) else { return false }
+        if first >> 4 == 6, frame.be32(at: offset + 8) == 0x2001_0000 || frame.be32(at: offset + 24) == 0x2001_0000 {
+            return true
+        }
+        // Zeek reads the second byte as the header type even after a first byte of 0x6X.
+        var at = offset, left = available
+        var word = UInt16(second)
+        if second == 1 {
+            let authentication = 13 + Int(frame[offset + 2]) + Int(frame[offset + 3])
+            guard left >= authentication + 40 else { return false }
+            at += authentication
+            left -= authentication
+            word = frame.be16(at: at)
+        }
+        guard word == 0, left >= 8 + 40 else { return false }
+        return frame[at + 8] >> 4 == 6
     }
 
     /// Tunnels over UDP, chosen by the tunnel port at either end (the destination's first;
@@ -1095,7 +1123,7 @@ struct Cursor: ~Escapable {
         case 2152, 2123:
             gtp(at: offset, length: length, available: available, &p)
         case 3544:
-            teredo(at: offset, length: length, available: available, detect: false, &p)
+            teredo(at: offset, length: length, available: available, &p)
         case 5072:
             ayiya(at: offset, length: length, available: available, &p)
         case 4754:
@@ -1116,8 +1144,8 @@ struct Cursor: ~Escapable {
         default:
             if available >= 3, frame[offset + 1] == 0x52, frame[offset + 2] == 0x11 {
                 ayiya(at: offset, length: length, available: available, &p)
-            } else if available >= 40 {
-                teredo(at: offset, length: length, available: available, detect: true, &p)
+            } else if looksLikeTeredo(at: offset, available: available) {
+                teredo(at: offset, length: length, available: available, &p)
             }
         }
     }
@@ -1164,18 +1192,10 @@ struct Cursor: ~Escapable {
     }
 
     /// Teredo (RFC 4380): optional authentication and origin indication, then IPv6 that
-    /// fills the datagram (or a bubble). With `detect`, only payloads that look like Teredo.
+    /// fills the datagram (or a bubble). On a port without a tunnel, called once ``looksLikeTeredo(at:available:)`` detected it.
     @inline(never)
-    mutating func teredo(at offset: Int, length: Int, available: Int, detect: Bool, _ p: inout DecodedPacket) {
+    mutating func teredo(at offset: Int, length: Int, available: Int, _ p: inout DecodedPacket) {
         let end = offset + available
-        if detect {
-            guard available >= 40 else { return }
-            func teredoPrefix(_ at: Int) -> Bool {
-                frame[at] == 0x20 && frame[at + 1] == 0x01 && frame[at + 2] == 0 && frame[at + 3] == 0
-            }
-            let ipv6First = frame[offset] >> 4 == 6 && (teredoPrefix(offset + 8) || teredoPrefix(offset + 24))
-            guard ipv6First || frame[offset + 1] == 0x01 || (frame[offset] == 0 && frame[offset + 1] == 0) else { return }
-        }
         var position = offset
         var origin = false, authentication = false
         while true {

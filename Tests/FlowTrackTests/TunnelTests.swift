@@ -189,4 +189,18 @@ import Testing
         let other = try #require(rows.first { $0.originator.port == 50011 })
         #expect(forward.service == "ayiya" && other.service == nil)
     }
+
+    @Test func teredoIsDetectedByZeeksRuleOnly() throws {
+        // On a port without a tunnel, Zeek's TeredoAnalyzer::DetectProtocol rejects a payload
+        // whose second byte is 1 after a first byte that is not 0, and an origin indication not
+        // followed by IPv6: no violation, so the flow's later Teredo packet is decapsulated.
+        let (rows, statistics) = try track([Paths.fixture("tv-teredo-detect.pcap")])
+        #expect(statistics.tunnelled == 2 && rows.count == 4, "\(rows.map(Self.describe))")
+        for (carrierPort, innerPort) in [(UInt16(50020), UInt16(40007)), (50021, 40008)] {
+            let carrier = try #require(rows.first { $0.originator.port == carrierPort })
+            let inner = try #require(rows.first { $0.originator.port == innerPort })
+            #expect(carrier.originatorCounters.packets == 2 && carrier.history == "D" && carrier.service == nil)
+            #expect(inner.tunnelParents == [carrier.uid] && inner.responder.port == 9999)
+        }
+    }
 }
