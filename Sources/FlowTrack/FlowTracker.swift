@@ -22,7 +22,7 @@ public final class CaptureStop: Sendable {
 /// ```
 ///
 /// The synchronous handler is the fast path (called on the reading thread, in
-/// packet order); ``events(files:filter:configuration:)`` offers the same events
+/// packet order); ``events(files:filter:configuration:onFailure:)`` offers the same events
 /// as an `AsyncSequence`.
 public struct FlowTracker {
     /// The tracker's configuration (timeouts, checksums, limits).
@@ -56,9 +56,12 @@ public struct FlowTracker {
     /// - Throws: `CaptureError` for a file that cannot be opened or is damaged
     ///   (every complete packet before the damage has been processed), or whose
     ///   link type cannot be decoded.
-    /// - Parameter progress: called every 16 384 packets with the packets and file bytes read so far.
+    /// - Parameters:
+    ///   - progress: called every 16 384 packets with the packets and file bytes read so far.
+    ///   - stop: checked every 1024 packets; once raised (from any thread, or from `handler`),
+    ///     the reading ends there and the method returns.
     public mutating func run(file path: String, filter: String? = nil, progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
-                             _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
+                             stop: CaptureStop? = nil, _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         let linkType = LinkType(rawValue: file.linkType)
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
@@ -80,25 +83,32 @@ public struct FlowTracker {
             }) else { break }
             count += 1
             if ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
-            if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
+            if count & 0x3FF == 0 {
+                if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
+                if let stop, stop.isStopped { break }
+            }
         }
     }
 
     /// Reads several capture files as one capture, merged by timestamp the way
     /// `mergecap` merges them (a streaming k-way merge: one packet per file in memory),
     /// so connections that span the files are tracked as one and timers fire at the
-    /// right packets whatever the order of `paths`. One file reads as ``run(file:filter:progress:_:)``.
+    /// right packets whatever the order of `paths`. One file reads as ``run(file:filter:progress:stop:_:)``.
     ///
     /// A file that cannot be opened, whose link type cannot be decoded, or that is
     /// damaged is reported to `failure` with its path and left out; the others go on.
     /// Call ``finish(_:)`` after the last call.
-    /// - Parameter progress: called every 16 384 packets with the packets and file bytes read so far.
+    /// - Parameters:
+    ///   - progress: called every 16 384 packets with the packets and file bytes read so far.
+    ///   - stop: checked every 1024 packets and after each failure; once raised (from any
+    ///     thread, `failure` or `handler`), the reading ends there and the method returns.
     public mutating func run(files paths: [String], filter: String? = nil,
                              progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
+                             stop: CaptureStop? = nil,
                              failure: (_ path: String, _ error: CaptureError) -> Void,
                              _ handler: (ConnectionEvent) -> Void) {
         if paths.count == 1 {
-            do throws(CaptureError) { try run(file: paths[0], filter: filter, progress: progress, handler) } catch { failure(paths[0], error) }
+            do throws(CaptureError) { try run(file: paths[0], filter: filter, progress: progress, stop: stop, handler) } catch { failure(paths[0], error) }
             return
         }
         var merge = PcapMerge(paths: paths, filter: filter)
@@ -120,6 +130,7 @@ public struct FlowTracker {
         for (i, decoder) in decoders.enumerated() where decoder == nil && merge.linkTypes[i] != 0 {
             let type = merge.linkTypes[i]
             failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type)))
+            if let stop, stop.isStopped { return }
         }
         while true {
             let taken: (source: Int, ready: Bool)?
@@ -132,6 +143,7 @@ public struct FlowTracker {
             } catch {
                 failure(paths[error.source], error.error)
                 decoders[error.source] = nil
+                if let stop, stop.isStopped { break }
                 continue
             }
             guard let taken else { break }
@@ -139,7 +151,10 @@ public struct FlowTracker {
             count += 1
             counts[taken.source] += 1
             if taken.ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
-            if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
+            if count & 0x3FF == 0 {
+                if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
+                if let stop, stop.isStopped { break }
+            }
         }
     }
 
@@ -180,15 +195,32 @@ public struct FlowTracker {
 
     /// The connections of a live capture as an asynchronous sequence of events.
     ///
-    /// ``CaptureStop/stop()`` (from any task or a signal handler) stops the capture;
-    /// the remaining connections then end (reason `endOfInput`) and the sequence
-    /// finishes. Cancelling the consuming task stops the capture too.
+    /// ``CaptureStop/stop()`` (from any task or a signal handler), leaving the loop or
+    /// cancelling the consuming task stops the capture within 100 ms; the remaining
+    /// connections then end (reason `endOfInput`) and the sequence finishes. Events are
+    /// handed over after every packet that produced some (and on the idle clock tick), so
+    /// a consumer sees them at once; while the consumer is slower than the wire, the
+    /// buffer fills and the capture waits, and the kernel drops what its buffer cannot hold
+    /// (`LiveCapture` statistics count it).
+    /// - Throws: a ``Pcap/LiveCaptureError`` (`for try await` lets `catch .permissionDenied`).
     public static func liveEvents(interface: String, filter: String? = nil, stop: CaptureStop = CaptureStop(),
                                   configuration: TrackerConfiguration = TrackerConfiguration())
-        -> AsyncThrowingStream<ConnectionEvent, any Error> {
-        eventStream(configuration) { pipeline, yield in
-            var capture = try LiveCapture(interface: interface, filter: filter)
-            try pipeline.run(live: &capture, until: { Task.isCancelled || stop.isStopped }, yield)
+        -> ConnectionEvents<LiveCaptureError> {
+        ConnectionEvents { channel in
+            var pipeline = FlowTracker(configuration: configuration)
+            var batcher = EventBatcher(channel)
+            let stopped = { stop.isStopped || channel.stop.isStopped }
+            do throws(LiveCaptureError) {
+                var capture = try LiveCapture(interface: interface, filter: filter)
+                try pipeline.run(live: &capture, until: stopped, each: { _ in batcher.flush() }) { batcher.add($0) }
+            } catch {
+                pipeline.finish { batcher.add($0) }
+                batcher.flush()
+                return channel.finish(.failure(error), packets: pipeline.packetStatistics.packets)
+            }
+            pipeline.finish { batcher.add($0) }
+            batcher.flush()
+            channel.finish(.success(()), packets: pipeline.packetStatistics.packets)
         }
     }
 
@@ -197,38 +229,46 @@ public struct FlowTracker {
         tracker.flush(handler)
     }
 
-    /// The connections of `files` as an asynchronous sequence of events, ending
-    /// with the connections still open at the end of input. Cancelling the
-    /// consuming task stops the reading.
-    public static func events(files: [String], filter: String? = nil,
-                              configuration: TrackerConfiguration = TrackerConfiguration())
-        -> AsyncThrowingStream<ConnectionEvent, any Error> {
-        eventStream(configuration) { pipeline, yield in
-            var first: CaptureError?
-            pipeline.run(files: files, filter: filter, failure: { _, error in first = first ?? error }, yield)
-            if let first { throw first }
-        }
+    /// What an asynchronous reading of several files does when one of them cannot be read.
+    public enum FileFailurePolicy: Sendable {
+        /// Stop at the first failure: the connections read so far end (reason `endOfInput`)
+        /// and the sequence throws the failure.
+        case stop
+        /// Report each failure (path and error, on the reading thread) and read the other files.
+        case skipAndReport(@Sendable (_ path: String, _ error: CaptureError) -> Void)
     }
 
-    /// Runs `work` on a detached task, yielding its events; the remaining connections
-    /// end (reason `endOfInput`) when it returns or throws. Cancelling the consumer
-    /// cancels the task.
-    static func eventStream(_ configuration: TrackerConfiguration,
-                            _ work: @escaping @Sendable (inout FlowTracker, (ConnectionEvent) -> Void) throws -> Void)
-        -> AsyncThrowingStream<ConnectionEvent, any Error> {
-        AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
-            let task = Task.detached {
-                var pipeline = FlowTracker(configuration: configuration)
-                do {
-                    try work(&pipeline) { continuation.yield($0) }
-                    pipeline.finish { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    pipeline.finish { continuation.yield($0) }
-                    continuation.finish(throwing: error)
+    /// The connections of `files` as an asynchronous sequence of events, ending
+    /// with the connections still open at the end of input.
+    ///
+    /// The files are read as one capture (see ``run(files:filter:progress:stop:failure:_:)``)
+    /// on a reading thread of the sequence's own, with backpressure: see ``ConnectionEvents``.
+    /// Leaving the loop or cancelling the consuming task stops the reading.
+    /// - Parameter onFailure: what a missing or damaged file does (by default, it ends the
+    ///   sequence with its error, which `catch .fileNotFound` and the like can match).
+    public static func events(files: [String], filter: String? = nil,
+                              configuration: TrackerConfiguration = TrackerConfiguration(),
+                              onFailure: FileFailurePolicy = .stop) -> ConnectionEvents<CaptureError> {
+        ConnectionEvents { channel in
+            var pipeline = FlowTracker(configuration: configuration)
+            var batcher = EventBatcher(channel)
+            let stop = channel.stop
+            var first: CaptureError?
+            pipeline.run(files: files, filter: filter, stop: stop, failure: { path, error in
+                switch onFailure {
+                case .stop:
+                    if first == nil { first = error }
+                    stop.stop()
+                case let .skipAndReport(report):
+                    report(path, error)
                 }
+            }) { batcher.add($0) }
+            if channel.cancelled.load(ordering: .relaxed) {  // the consumer left
+                return channel.finish(.success(()), packets: pipeline.packetStatistics.packets)
             }
-            continuation.onTermination = { _ in task.cancel() }
+            pipeline.finish { batcher.add($0) }
+            batcher.flush()
+            channel.finish(first.map { .failure($0) } ?? .success(()), packets: pipeline.packetStatistics.packets)
         }
     }
 }

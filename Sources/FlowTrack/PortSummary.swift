@@ -18,13 +18,13 @@ public enum Outcome: String, Sendable, CaseIterable {
     /// The outcome of a connection, from its protocol and `conn_state`.
     public init(_ c: Connection) {
         switch (c.transport, c.connState) {
-        case (.udp, .SF): self = .established
-        case (_, .S1), (_, .S2), (_, .S3): self = .established
-        case (_, .SF): self = .closed
-        case (_, .REJ): self = .rejected
-        case (_, .RSTO), (_, .RSTR), (_, .RSTOS0), (_, .RSTRH): self = .reset
-        case (_, .SH), (_, .SHR): self = .halfOpen
-        case (_, .S0): self = .attempt
+        case (.udp, .sf): self = .established
+        case (_, .s1), (_, .s2), (_, .s3): self = .established
+        case (_, .sf): self = .closed
+        case (_, .rej): self = .rejected
+        case (_, .rsto), (_, .rstr), (_, .rstos0), (_, .rstrh): self = .reset
+        case (_, .sh), (_, .shr): self = .halfOpen
+        case (_, .s0): self = .attempt
         default: self = .other
         }
     }

@@ -94,7 +94,7 @@ public struct ExtractCommand: ParsableCommand {
         var ids = Set<UInt64>()
         var quiet = tracking
         quiet.quiet = true
-        var status = quiet.track(&first, err: &err) { event in
+        let status = quiet.track(&first, err: &err) { event in
             guard case let .ended(c) = event else { return }
             if let uid, c.uid == uid { ids.insert(c.id) }
             if let communityID, c.communityID == communityID { ids.insert(c.id) }

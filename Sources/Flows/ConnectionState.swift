@@ -256,7 +256,7 @@ struct ConnectionState {
 
     /// The kernel-style TCP state (in side A's spare bits).
     var tcpState: TCPState {
-        get { TCPState(rawValue: a.spare) ?? .none }
+        get { TCPState(rawValue: a.spare) ?? .initial }
         set { a.spare = newValue.rawValue }
     }
 

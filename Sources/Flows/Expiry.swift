@@ -199,25 +199,25 @@ extension ConnectionTracker {
             let os = o.state, rs = r.state
             let oInactive = os == .inactive || os == .partial, rInactive = rs == .inactive || rs == .partial
             if rs == .reset {
-                if os == .synSent || os == .synAckSent || (os == .reset && size(o, peer: r) == 0 && size(r, peer: o) == 0) { return .REJ }
-                return oInactive ? .RSTRH : .RSTR
+                if os == .synSent || os == .synAckSent || (os == .reset && size(o, peer: r) == 0 && size(r, peer: o) == 0) { return .rej }
+                return oInactive ? .rstrh : .rstr
             }
             if os == .reset {
-                if rInactive { return historyIsRSTOS0(c.history.letters + extraHistory) ? .RSTOS0 : .OTH }
-                return .RSTO
+                if rInactive { return historyIsRSTOS0(c.history.letters + extraHistory) ? .rstos0 : .oth }
+                return .rsto
             }
-            if os == .closed && rs == .closed { return .SF }
-            if os == .closed { return rInactive ? .SH : .S2 }
-            if rs == .closed { return oInactive ? .SHR : .S3 }
-            if os == .synSent && rs == .inactive { return .S0 }
-            if os == .established && rs == .established { return .S1 }
-            return .OTH
+            if os == .closed && rs == .closed { return .sf }
+            if os == .closed { return rInactive ? .sh : .s2 }
+            if rs == .closed { return oInactive ? .shr : .s3 }
+            if os == .synSent && rs == .inactive { return .s0 }
+            if os == .established && rs == .established { return .s1 }
+            return .oth
         case .udp:
             let oActive = o.flags.contains(.active), rActive = r.flags.contains(.active)
-            if oActive { return rActive ? .SF : .S0 }
-            return rActive ? .SHR : .OTH
+            if oActive { return rActive ? .sf : .s0 }
+            return rActive ? .shr : .oth
         case .icmp, .unknown:
-            return .OTH
+            return .oth
         }
     }
 
@@ -316,7 +316,7 @@ extension ConnectionTracker {
         }
         if isTCP, kernelStates, windows.contains(e) {
             connection.kernelAssured = windows[e].assured
-            if c.flags.contains(.ctCreated) || c.tcpState != .none { connection.kernelTimeout = Int(windows[e].timeout) }
+            if c.flags.contains(.ctCreated) || c.tcpState != .initial { connection.kernelTimeout = Int(windows[e].timeout) }
         }
         if keepsLinkFacts, linkFacts.contains(e) {
             let facts = linkFacts[e]

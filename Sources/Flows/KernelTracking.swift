@@ -37,7 +37,7 @@ struct KernelWindow {
     var lastWin: UInt16 = 0
     /// Direction (0 original, 1 reply) and ``SegmentClass`` of the last packet that set them.
     var lastDir: UInt8 = 0
-    var lastIndex: UInt8 = UInt8(SegmentClass.none.rawValue)
+    var lastIndex: UInt8 = UInt8(SegmentClass.other.rawValue)
     var lastWScale: UInt8 = 0
     var lastFlags: UInt8 = 0
     /// Identical ACK-class packets in a row (`retrans`).
@@ -346,7 +346,7 @@ extension ConnectionTracker {
     /// `tcp_new`: whether this packet creates the entry (a SYN, or an ACK-class packet picked up midstream).
     static func kernelNew(_ c: inout ConnectionState, _ w: inout KernelWindow, _ p: DecodedPacket, index: SegmentClass,
                           fromA: Bool) -> Bool {
-        let state = TCPState.next(.original, index, .none)
+        let state = TCPState.next(.original, index, .initial)
         guard state == .synSent || state == .established else { return false }
         w = KernelWindow()
         let end = kernelEnd(p)
@@ -363,7 +363,7 @@ extension ConnectionTracker {
         c.flags.insert(.ctCreated)
         c.flags.remove(.ctSeenReply)
         if fromA { c.flags.insert(.ctOrigIsA) } else { c.flags.remove(.ctOrigIsA) }
-        c.tcpState = .none
+        c.tcpState = .initial
         return true
     }
 }

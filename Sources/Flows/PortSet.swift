@@ -20,7 +20,7 @@ public struct PortSet: Sendable, Hashable {
 ///
 /// Zeek fills the set from the scripts it loads, so it depends on how Zeek runs:
 /// ``zeekDefault`` is the set of a plain `zeek -r`, ``zeekBare`` that of `zeek -b`
-/// (only the tunnel ports its packet analyzers always register), ``none`` orients
+/// (only the tunnel ports its packet analyzers always register), ``empty`` orients
 /// every connection by its first packet. ``init(parsing:)`` reads the command-line
 /// spelling (`zeek`, `zeek-bare`, `none`, or `tcp:80,443 udp:53`).
 public struct LikelyServerPorts: Sendable, Hashable {
@@ -36,7 +36,7 @@ public struct LikelyServerPorts: Sendable, Hashable {
     }
 
     /// No likely server ports: the first packet's sender is always the originator.
-    public static let none = LikelyServerPorts(tcp: PortSet(), udp: PortSet())
+    public static let empty = LikelyServerPorts(tcp: PortSet(), udp: PortSet())
 
     /// What `zeek -b` has: the UDP tunnel ports of the always-loaded packet analyzers
     /// (GTP 2123/2152, Teredo 3544, GRE-in-UDP 4754, VXLAN 4789, AYIYA 5072, Geneve 6081).
@@ -49,7 +49,7 @@ public struct LikelyServerPorts: Sendable, Hashable {
         switch text {
         case "zeek": self = .zeekDefault; return
         case "zeek-bare": self = .zeekBare; return
-        case "none": self = .none; return
+        case "none": self = .empty; return
         default: break
         }
         var tcp = PortSet(), udp = PortSet()

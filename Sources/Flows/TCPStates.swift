@@ -35,48 +35,48 @@ public enum EndpointState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
 /// Zeek's summary of a connection (`conn_state` in conn.log; ZEEK_SEMANTICS §4).
 public enum ConnState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Connection attempt seen, no reply.
-    case S0
+    case s0
     /// Established, not terminated.
-    case S1
+    case s1
     /// Normal establishment and termination.
-    case SF
+    case sf
     /// Connection attempt rejected.
-    case REJ
+    case rej
     /// Established, originator closed, no reply from the responder.
-    case S2
+    case s2
     /// Established, responder closed, no reply from the originator.
-    case S3
+    case s3
     /// Established, originator aborted (RST).
-    case RSTO
+    case rsto
     /// Responder sent a RST.
-    case RSTR
+    case rstr
     /// Originator sent a SYN then a RST; no SYN-ACK from the responder.
-    case RSTOS0
+    case rstos0
     /// Responder sent a SYN-ACK then a RST; no SYN from the originator.
-    case RSTRH
+    case rstrh
     /// Originator sent a SYN then a FIN; no SYN-ACK ("half open").
-    case SH
+    case sh
     /// Responder sent a SYN-ACK then a FIN; no SYN from the originator.
-    case SHR
+    case shr
     /// No SYN seen, just midstream traffic; also every ICMP and non-TCP/UDP flow.
-    case OTH
+    case oth
 
     /// The two-to-six letter name.
     public var description: String {
         switch self {
-        case .S0: return "S0"
-        case .S1: return "S1"
-        case .SF: return "SF"
-        case .REJ: return "REJ"
-        case .S2: return "S2"
-        case .S3: return "S3"
-        case .RSTO: return "RSTO"
-        case .RSTR: return "RSTR"
-        case .RSTOS0: return "RSTOS0"
-        case .RSTRH: return "RSTRH"
-        case .SH: return "SH"
-        case .SHR: return "SHR"
-        case .OTH: return "OTH"
+        case .s0: return "S0"
+        case .s1: return "S1"
+        case .sf: return "SF"
+        case .rej: return "REJ"
+        case .s2: return "S2"
+        case .s3: return "S3"
+        case .rsto: return "RSTO"
+        case .rstr: return "RSTR"
+        case .rstos0: return "RSTOS0"
+        case .rstrh: return "RSTRH"
+        case .sh: return "SH"
+        case .shr: return "SHR"
+        case .oth: return "OTH"
         }
     }
 }
@@ -84,8 +84,8 @@ public enum ConnState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 /// The Linux conntrack TCP state (`nf_conntrack_proto_tcp.c`; CONNTRACK_SEMANTICS §1),
 /// the state `conntrack -L` and `netstat` users read.
 public enum TCPState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    /// Initial.
-    case none
+    /// No state yet (the kernel's `TCP_CONNTRACK_NONE`, printed `NONE`).
+    case initial
     /// SYN seen from the originator.
     case synSent
     /// SYN-ACK seen.
@@ -115,7 +115,7 @@ public enum TCPState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// The kernel's name, as `conntrack -L` prints it (`SYN_SENT`, `ESTABLISHED`…).
     public var description: String {
         switch self {
-        case .none: return "NONE"
+        case .initial: return "NONE"
         case .synSent: return "SYN_SENT"
         case .synReceived: return "SYN_RECV"
         case .established: return "ESTABLISHED"
@@ -151,8 +151,8 @@ public enum SegmentClass: Int, Sendable, CaseIterable {
     case ack
     /// RST, whatever else is set.
     case rst
-    /// None of the above.
-    case none
+    /// None of the above (no SYN, FIN, ACK or RST).
+    case other
 
     /// The number of classes (table rows per direction).
     @usableFromInline static let count = 6
@@ -163,7 +163,7 @@ public enum SegmentClass: Int, Sendable, CaseIterable {
         else if flags.contains(.syn) { self = flags.contains(.ack) ? .synAck : .syn }
         else if flags.contains(.fin) { self = .fin }
         else if flags.contains(.ack) { self = .ack }
-        else { self = .none }
+        else { self = .other }
     }
 
     /// Whether the flag combination is one `tcp_error()` accepts (PSH, ECE, CWR ignored):
@@ -181,7 +181,7 @@ public enum SegmentClass: Int, Sendable, CaseIterable {
 
 extension TCPState {
     // Two-letter aliases, as in nf_conntrack_proto_tcp.c.
-    static let NO = TCPState.none, SS = synSent, SR = synReceived, ES = established, FW = finWait
+    static let NO = TCPState.initial, SS = synSent, SR = synReceived, ES = established, FW = finWait
     static let CW = closeWait, LA = lastAck, TW = timeWait, CL = close, S2 = synSent2, IV = invalid, IG = ignore
 
     /// `tcp_conntracks[direction][class][state]`: rows are (direction, segment class),

@@ -103,7 +103,7 @@ public struct TrackerConfiguration: Sendable {
     /// The conntrack timeout for a TCP state, in seconds (CONNTRACK_SEMANTICS §4).
     public static func conntrackTimeout(_ state: TCPState) -> Double {
         switch state {
-        case .none, .synSent, .synSent2: return 120
+        case .initial, .synSent, .synSent2: return 120
         case .synReceived: return 60
         case .established: return 432_000
         case .finWait: return 120

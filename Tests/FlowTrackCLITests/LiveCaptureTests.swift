@@ -139,7 +139,7 @@ struct LiveCaptureTests {
         let ended = try await consumer.value
         // Stopping ended the capture and flushed the open connection; the sequence finished.
         #expect(ended.count == 1)
-        #expect(ended.first?.endReason == .endOfInput && ended.first?.connState == .SF)
+        #expect(ended.first?.endReason == .endOfInput && ended.first?.connState == .sf)
     }
 }
 

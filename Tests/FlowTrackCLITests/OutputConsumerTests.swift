@@ -22,7 +22,7 @@ let hostile: Connection = {
         uid: "C\t\"tab,quote\"\n\r\\back\u{7}é\u{2028}end", startTime: Timestamp(seconds: 1_700_000_000, nanoseconds: 1_500),
         lastTime: Timestamp(seconds: 1_700_000_001, nanoseconds: 0),
         originator: Endpoint(IPAddress("2001:db8::1")!, 1), responder: Endpoint(IPAddress("10.0.0.1")!, 2),
-        transport: .tcp, ipProtocol: 6, connState: .SF, history: "-", tcpState: .established,
+        transport: .tcp, ipProtocol: 6, connState: .sf, history: "-", tcpState: .established,
         originatorState: .established, responderState: .established,
         originatorCounters: DirectionCounters(packets: 1, ipBytes: 60, payloadBytes: 0, bytes: 0),
         responderCounters: DirectionCounters(packets: 2, ipBytes: 80, payloadBytes: 0, bytes: 5),

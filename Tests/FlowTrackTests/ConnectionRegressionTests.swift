@@ -64,14 +64,14 @@ import Testing
         let (rows, _) = try track([Paths.fixture("tcp-loopback.pcap")]) { $0.verifyChecksums = false }
         #expect(rows.count == 1)
         let c = rows[0]
-        #expect(c.connState == .SF && c.history == "ShADadfF")
+        #expect(c.connState == .sf && c.history == "ShADadfF")
         #expect(c.responder.port == 47001 && c.originator.address == IPAddress("127.0.0.1"))
         // make_loopback.sh: the client sends 1000 bytes, the server 2500.
         #expect(c.originatorCounters.bytes == 1000 && c.responderCounters.bytes == 2500)
         #expect(c.originatorCounters.payloadBytes == 1000 && c.responderCounters.payloadBytes == 2500)
         #expect(c.tcpState == .timeWait)
         let udp = try track([Paths.fixture("udp-loopback.pcap")]) { $0.verifyChecksums = false }.rows
-        #expect(udp.count == 1 && udp[0].connState == .SF && udp[0].history == "Dd")
+        #expect(udp.count == 1 && udp[0].connState == .sf && udp[0].history == "Dd")
         #expect(udp[0].originatorCounters.bytes == 60 && udp[0].responderCounters.bytes == 300)
     }
 
@@ -140,7 +140,7 @@ import Testing
         }
         #expect(started == 4 && ended.count == 4)
         #expect(Set(ended.map(\.uid)).count == 4)
-        #expect(ended.contains { $0.connState == .SF && $0.history == "ShADdFf" })
+        #expect(ended.contains { $0.connState == .sf && $0.history == "ShADdFf" })
     }
 
     @Test func stateChangesAreReportedInPacketOrder() throws {

@@ -21,7 +21,7 @@ import Testing
         let (rows, f, _) = try run("fr-udp-v4.pcap")
         #expect(rows.count == 1 && f.fragments == 3 && f.reassembled == 1)
         let c = try #require(rows.first)
-        #expect(c.connState == .SF && c.history == "Dd")
+        #expect(c.connState == .sf && c.history == "Dd")
         // The datagram counts once, with its whole length: 3000 bytes, IP total 20 + 8 + 3000.
         #expect(c.originatorCounters.packets == 1 && c.originatorCounters.bytes == 3000 && c.originatorCounters.ipBytes == 3028)
         #expect(c.responderCounters.packets == 1 && c.responderCounters.bytes == 30 && c.responderCounters.ipBytes == 58)
@@ -41,7 +41,7 @@ import Testing
         let (rows, f, _) = try run("fr-tcp-tiny.pcap")
         #expect(f.reassembled == 1 && f.fragments > 10)
         let c = try #require(rows.first)
-        #expect(rows.count == 1 && c.connState == .SF && c.history == "ShADaFf")
+        #expect(rows.count == 1 && c.connState == .sf && c.history == "ShADaFf")
         #expect(c.originatorCounters.bytes == 100 && c.originatorCounters.packets == 5 && c.originatorCounters.ipBytes == 300)
         #expect(c.responderCounters.packets == 3)
     }

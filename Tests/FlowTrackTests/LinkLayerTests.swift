@@ -35,10 +35,10 @@ import Testing
         let tcp = rows[0], udp = rows[1]
         #expect(tcp.transport == .tcp && tcp.originator == Endpoint(IPAddress("10.1.0.1")!, 40000)
                 && tcp.responder == Endpoint(IPAddress("10.1.0.2")!, 80))
-        #expect(tcp.connState == .SF && tcp.history == "ShADdFf")
+        #expect(tcp.connState == .sf && tcp.history == "ShADdFf")
         #expect(tcp.originatorCounters.bytes == 10 && tcp.responderCounters.bytes == 20)
         #expect(tcp.originatorCounters.packets == 5 && tcp.responderCounters.packets == 3)
-        #expect(udp.transport == .udp && udp.responder.port == 9999 && udp.connState == .SF && udp.history == "Dd")
+        #expect(udp.transport == .udp && udp.responder.port == 9999 && udp.connState == .sf && udp.history == "Dd")
         #expect(udp.originatorCounters.bytes == 12 && udp.responderCounters.bytes == 30)
         if Self.hasAddresses(file) {
             #expect(tcp.originatorL2Address == MACAddress("02:00:00:00:00:0a") && tcp.responderL2Address == MACAddress("02:00:00:00:00:0b"))

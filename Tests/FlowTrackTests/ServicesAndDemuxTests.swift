@@ -98,7 +98,7 @@ import Testing
         demux.finish()
         var states: [ConnState] = []
         for await event in stream { if case let .ended(c) = event { states.append(c.connState) } }
-        #expect(states == [.SF, .SHR])
+        #expect(states == [.sf, .shr])
     }
 
     static func describe(_ event: ConnectionEvent) -> String {

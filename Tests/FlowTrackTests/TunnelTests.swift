@@ -52,7 +52,7 @@ import Testing
         #expect(outer.map(Self.describe).sorted() == Self.outerRows[file]!.sorted(), "\(file)")
         try #require(inner.count == 2, "\(file): \(rows.map(Self.describe))")
         let tcp = try #require(inner.first { $0.transport == .tcp }), udp = try #require(inner.first { $0.transport == .udp })
-        #expect(tcp.connState == .SF && tcp.originatorCounters.bytes == 10 && tcp.responderCounters.bytes == 20)
+        #expect(tcp.connState == .sf && tcp.originatorCounters.bytes == 10 && tcp.responderCounters.bytes == 20)
         #expect(tcp.originatorCounters.packets == 5 && tcp.responderCounters.packets == 3 && udp.history == "Dd")
         #expect(!tcp.tunnelParents.isEmpty && tcp.tunnelParents == udp.tunnelParents)
         if file == "tn-vxlan.pcap" {
@@ -146,7 +146,7 @@ import Testing
         // that 4789 is the responder's and it decapsulates; without them it does not.
         let flipped = try track([Paths.fixture("tv-vxlan-reverse.pcap")]).rows
         #expect(flipped.count == 3 && flipped.contains { $0.responder.port == 4789 && $0.service == "vxlan" && $0.history == "^d" })
-        let plain = try track([Paths.fixture("tv-vxlan-reverse.pcap")]) { $0.likelyServerPorts = .none }.rows
+        let plain = try track([Paths.fixture("tv-vxlan-reverse.pcap")]) { $0.likelyServerPorts = .empty }.rows
         #expect(plain.count == 1 && plain[0].originator.port == 4789 && plain[0].service == nil)
     }
 

@@ -127,7 +127,7 @@ import Testing
     @Test func likelyServerPortsParse() {
         #expect(LikelyServerPorts(parsing: "zeek") == .zeekDefault)
         #expect(LikelyServerPorts(parsing: "zeek-bare") == .zeekBare)
-        #expect(LikelyServerPorts(parsing: "none") == LikelyServerPorts.none)
+        #expect(LikelyServerPorts(parsing: "none") == LikelyServerPorts.empty)
         let custom = LikelyServerPorts(parsing: "tcp:80,443,8000-8002 udp:53")
         #expect(custom?.tcp.contains(8001) == true && custom?.tcp.contains(8003) == false && custom?.udp.contains(53) == true)
         #expect(custom?.udp.contains(80) == false)

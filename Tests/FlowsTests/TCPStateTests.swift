@@ -9,27 +9,27 @@ import Testing
 
     @Test(arguments: [
         // original direction
-        (Direction.original, SegmentClass.syn, TCPState.none, TCPState.synSent),
+        (Direction.original, SegmentClass.syn, TCPState.initial, TCPState.synSent),
         (.original, .syn, .synSent, .synSent), (.original, .syn, .established, .ignore), (.original, .syn, .timeWait, .synSent),
         (.original, .syn, .close, .synSent), (.original, .syn, .synSent2, .synSent2),
-        (.original, .synAck, .none, .invalid), (.original, .synAck, .synReceived, .synReceived),
+        (.original, .synAck, .initial, .invalid), (.original, .synAck, .synReceived, .synReceived),
         (.original, .synAck, .synSent2, .synReceived), (.original, .synAck, .established, .invalid),
-        (.original, .fin, .none, .invalid), (.original, .fin, .synSent, .invalid), (.original, .fin, .synReceived, .finWait),
+        (.original, .fin, .initial, .invalid), (.original, .fin, .synSent, .invalid), (.original, .fin, .synReceived, .finWait),
         (.original, .fin, .established, .finWait), (.original, .fin, .finWait, .lastAck), (.original, .fin, .closeWait, .lastAck),
         (.original, .fin, .timeWait, .timeWait), (.original, .fin, .close, .close),
-        (.original, .ack, .none, .established), (.original, .ack, .synSent, .invalid), (.original, .ack, .synReceived, .established),
+        (.original, .ack, .initial, .established), (.original, .ack, .synSent, .invalid), (.original, .ack, .synReceived, .established),
         (.original, .ack, .finWait, .closeWait), (.original, .ack, .lastAck, .timeWait), (.original, .ack, .synSent2, .invalid),
-        (.original, .rst, .none, .invalid), (.original, .rst, .synSent, .close), (.original, .rst, .established, .close),
-        (.original, .rst, .timeWait, .close), (.original, .none, .established, .invalid),
+        (.original, .rst, .initial, .invalid), (.original, .rst, .synSent, .close), (.original, .rst, .established, .close),
+        (.original, .rst, .timeWait, .close), (.original, .other, .established, .invalid),
         // reply direction
-        (.reply, .syn, .none, .invalid), (.reply, .syn, .synSent, .synSent2), (.reply, .syn, .timeWait, .synSent),
+        (.reply, .syn, .initial, .invalid), (.reply, .syn, .synSent, .synSent2), (.reply, .syn, .timeWait, .synSent),
         (.reply, .syn, .established, .invalid), (.reply, .synAck, .synSent, .synReceived), (.reply, .synAck, .synSent2, .synReceived),
-        (.reply, .synAck, .synReceived, .ignore), (.reply, .synAck, .established, .ignore), (.reply, .synAck, .none, .invalid),
+        (.reply, .synAck, .synReceived, .ignore), (.reply, .synAck, .established, .ignore), (.reply, .synAck, .initial, .invalid),
         (.reply, .fin, .established, .finWait), (.reply, .fin, .finWait, .lastAck), (.reply, .fin, .synSent, .invalid),
         (.reply, .ack, .synSent, .ignore), (.reply, .ack, .synReceived, .synReceived), (.reply, .ack, .established, .established),
         (.reply, .ack, .finWait, .closeWait), (.reply, .ack, .lastAck, .timeWait), (.reply, .ack, .synSent2, .ignore),
-        (.reply, .ack, .none, .invalid), (.reply, .rst, .synReceived, .close), (.reply, .rst, .none, .invalid),
-        (.reply, .none, .synSent, .invalid),
+        (.reply, .ack, .initial, .invalid), (.reply, .rst, .synReceived, .close), (.reply, .rst, .initial, .invalid),
+        (.reply, .other, .synSent, .invalid),
     ])
     func transition(_ d: Direction, _ c: SegmentClass, _ from: TCPState, _ to: TCPState) {
         #expect(TCPState.next(d, c, from) == to)
@@ -37,7 +37,7 @@ import Testing
 
     @Test(arguments: [
         (TCPFlags.syn, SegmentClass.syn), ([.syn, .ack], .synAck), ([.fin, .ack], .fin), (.ack, .ack),
-        ([.ack, .psh], .ack), ([.rst, .ack], .rst), ([.syn, .rst], .rst), ([], .none), (.fin, .fin),
+        ([.ack, .psh], .ack), ([.rst, .ack], .rst), ([.syn, .rst], .rst), ([], .other), (.fin, .fin),
     ] as [(TCPFlags, SegmentClass)])
     func classification(_ flags: TCPFlags, _ expected: SegmentClass) {
         #expect(SegmentClass(flags) == expected)

@@ -47,7 +47,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
         let rows = run(frames)
         #expect(rows.count == 1)
         #expect(rows[0].history == "ShA" + String(repeating: "R", count: 20))
-        #expect(rows[0].connState == .RSTO)
+        #expect(rows[0].connState == .rsto)
     }
 
     @Test func sameRSTTwiceIsOneLetter() {

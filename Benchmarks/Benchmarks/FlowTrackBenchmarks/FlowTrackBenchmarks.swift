@@ -241,4 +241,62 @@ let benchmarks: @Sendable () -> Void = {
         })) != nil { count += 1 }
         blackHole(count)
     }
+
+    // The asynchronous sequence over the whole file, three ways of consuming it: a task off
+    // the main actor, the main actor event by event, and the main actor a batch at a time
+    // (the synchronous run is "Read file + decode" plus tracking).
+    Benchmark(
+        "Events, synchronous handler (whole capture)",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident], maxDuration: .seconds(30), maxIterations: 5)
+    ) { _ in
+        var pipeline = FlowTracker()
+        var count = 0
+        try! pipeline.run(file: benchPath) { _ in count += 1 }
+        pipeline.finish { _ in count += 1 }
+        blackHole(count)
+    }
+    Benchmark(
+        "Events, async, consumed by a task (whole capture)",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident], maxDuration: .seconds(30), maxIterations: 5)
+    ) { _ in
+        var count = 0
+        for try await _ in FlowTracker.events(files: [benchPath]) { count += 1 }
+        blackHole(count)
+    }
+    Benchmark(
+        "Events, async, consumed on the main actor (whole capture)",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident], maxDuration: .seconds(30), maxIterations: 5)
+    ) { _ in
+        blackHole(try await mainActorEvents())
+    }
+    Benchmark(
+        "Events, async batches on the main actor (whole capture)",
+        configuration: .init(metrics: [.wallClock, .cpuTotal, .peakMemoryResident], maxDuration: .seconds(30), maxIterations: 5)
+    ) { _ in
+        blackHole(try await mainActorBatches())
+    }
+    // A consumer that sleeps 8 s before it reads: the reader waits on the bounded buffer,
+    // so peak memory stays near the synchronous run's instead of holding every event.
+    Benchmark(
+        "Events, async, consumer asleep 8 s first (peak memory)",
+        configuration: .init(metrics: [.peakMemoryResident], maxDuration: .seconds(60), maxIterations: 1)
+    ) { _ in
+        var count = 0
+        var iterator = FlowTracker.events(files: [benchPath]).makeAsyncIterator()
+        try await Task.sleep(for: .seconds(8))
+        while let _ = try await iterator.next() { count += 1 }
+        blackHole(count)
+    }
+}
+
+@MainActor func mainActorEvents() async throws -> Int {
+    var count = 0
+    for try await _ in FlowTracker.events(files: [benchPath]) { count += 1 }
+    return count
+}
+
+@MainActor func mainActorBatches() async throws -> Int {
+    var count = 0
+    for try await batch in FlowTracker.events(files: [benchPath]).batches { count += batch.count }
+    return count
 }
