@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -22,7 +23,10 @@ let package = Package(
             name: "Packets",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")] + strict),
         .target(name: "Flows", dependencies: ["Packets"], swiftSettings: strict),
-        .target(name: "FlowTrack", dependencies: ["Pcap", "Packets", "Flows"], swiftSettings: strict),
+        .target(
+            name: "FlowTrack",
+            dependencies: ["Pcap", "Packets", "Flows", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
         .target(
             name: "FlowTrackCLI",
             dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -32,7 +36,9 @@ let package = Package(
         .testTarget(name: "PcapTests", dependencies: ["Pcap", "CPcap", "TestSupport"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Pcap", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),
-        .testTarget(name: "FlowTrackTests", dependencies: ["FlowTrack", "TestSupport"]),
+        .testTarget(
+            name: "FlowTrackTests",
+            dependencies: ["FlowTrack", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -395,7 +395,8 @@ public struct ConnLogColumns: Sendable {
     /// Writes one connection's fields in column order (every text or word field
     /// counted in ``textBytes(_:)``).
     func write(_ c: Connection, zeek: Bool, to w: inout some FieldWriter, _ out: inout OutputSpan<UInt8>) {
-        let hasDuration = c.duration > 0
+        let duration = c.lastTime.nanoseconds - c.startTime.nanoseconds
+        let hasDuration = duration > 0
         let o = c.originatorCounters, r = c.responderCounters
         w.seconds(.ts, c.startTime.nanoseconds, &out)
         w.text(.uid, c.uid, &out)
@@ -410,7 +411,7 @@ public struct ConnLogColumns: Sendable {
         w.word(.proto, c.transport.description, &out)
         if let service = c.service { w.text(.service, service, &out) } else { w.unset(.service, &out) }
         if hasDuration {
-            w.seconds(.duration, c.duration, &out)
+            w.seconds(.duration, duration, &out)
             w.count(.origBytes, o.bytes, &out)
             w.count(.respBytes, r.bytes, &out)
         } else {

@@ -63,7 +63,7 @@ public struct FlowTracker {
     public mutating func run(file path: String, filter: String? = nil, progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
                              stop: CaptureStop? = nil, _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
-        let linkType = LinkType(rawValue: file.linkType)
+        let linkType = file.linkType
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
         var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
         var time = Timestamp(nanoseconds: 0)
@@ -112,8 +112,8 @@ public struct FlowTracker {
             return
         }
         var merge = PcapMerge(paths: paths, filter: filter)
-        var decoders: [PacketDecoder?] = merge.linkTypes.map {
-            try? PacketDecoder(linkType: LinkType(rawValue: $0), verifyChecksums: configuration.verifyChecksums)
+        var decoders: [PacketDecoder?] = merge.linkTypes.map { type in
+            type.flatMap { try? PacketDecoder(linkType: $0, verifyChecksums: configuration.verifyChecksums) }
         }
         var counts = Array(repeating: 0, count: paths.count)
         var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
@@ -122,14 +122,14 @@ public struct FlowTracker {
         var stats = packetStatistics
         var count = 0
         defer {
-            for (i, n) in counts.enumerated() where n > 0 { stats.addLinkType(LinkType(rawValue: merge.linkTypes[i]), packets: n) }
+            for (i, n) in counts.enumerated() where n > 0 { if let type = merge.linkTypes[i] { stats.addLinkType(type, packets: n) } }
             self.tracker = tracker
             packetStatistics = stats
             reassembler = intake.reassembler
         }
-        for (i, decoder) in decoders.enumerated() where decoder == nil && merge.linkTypes[i] != 0 {
-            let type = merge.linkTypes[i]
-            failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type)))
+        for (i, decoder) in decoders.enumerated() where decoder == nil {
+            guard let type = merge.linkTypes[i] else { continue }
+            failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type.rawValue)))
             if let stop, stop.isStopped { return }
         }
         while true {
@@ -169,7 +169,7 @@ public struct FlowTracker {
                              packet: ((PacketMetadata, Span<UInt8>) -> Void)? = nil,
                              each: (inout FlowTracker) -> Void = { _ in },
                              _ handler: (ConnectionEvent) -> Void) throws(LiveCaptureError) {
-        let linkType = LinkType(rawValue: capture.linkType)
+        let linkType = capture.linkType
         guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
             throw .activationFailed(interface: capture.interface, message: "link type \(linkType) is not one FlowTrack decodes")
         }

@@ -34,21 +34,6 @@ public enum TimeFormat {
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
-    /// Converts seconds since the epoch to a UTC civil date and time
-    /// (Howard Hinnant's `civil_from_days`).
-    static func civil(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) {
-        var days = seconds / 86_400
-        var rem = seconds % 86_400
-        if rem < 0 { rem += 86_400; days -= 1 }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60)
-    }
+    /// Converts seconds since the epoch to a UTC civil date and time.
+    static func civil(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) { Timestamp.civil(seconds) }
 }

@@ -110,10 +110,10 @@ public struct ExtractCommand: ParsableCommand {
         var written = 0
         // The files merged by time exactly as pass 1 read them.
         var merge = PcapMerge(paths: tracking.files, filter: tracking.filter)
-        let decoders = merge.linkTypes.map { try? PacketDecoder(linkType: LinkType(rawValue: $0), verifyChecksums: configuration.verifyChecksums) }
-        if let first = merge.linkTypes.first(where: { $0 != 0 }) {
-            if let other = merge.linkTypes.firstIndex(where: { $0 != 0 && $0 != first }) {
-                err.writeError("\(tracking.files[other]): link type \(linkTypeName(merge.linkTypes[other])) differs from the first file's; one pcap holds one link type")
+        let decoders = merge.linkTypes.map { type in type.flatMap { try? PacketDecoder(linkType: $0, verifyChecksums: configuration.verifyChecksums) } }
+        if let first = merge.linkTypes.lazy.compactMap({ $0 }).first {
+            if let other = merge.linkTypes.firstIndex(where: { $0 != nil && $0 != first }) {
+                err.writeError("\(tracking.files[other]): link type \(linkTypeName(merge.linkTypes[other]!.rawValue)) differs from the first file's; one pcap holds one link type")
                 return .failure
             }
             do throws(CaptureError) { writer = try PcapWriter(path: output, linkType: first, snapshotLength: 262_144) } catch {

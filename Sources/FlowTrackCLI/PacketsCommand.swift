@@ -83,7 +83,7 @@ public struct PacketsCommand: ParsableCommand {
                   opened: inout Bool, out: inout some TextSink) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         opened = true
-        let linkType = LinkType(rawValue: file.linkType)
+        let linkType = file.linkType
         let decoder = try file.decoder(verifyChecksums: verifyChecksums)
         var packet = DecodedPacket()
         var count = 0

@@ -1,5 +1,5 @@
 /// Why a connection ended.
-public enum EndReason: UInt8, Sendable, CustomStringConvertible {
+public enum EndReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Closed with FIN from both sides (or FIN with a silent peer), then `tcp_close_delay`.
     case fin
     /// Reset, then `tcp_close_delay`.
@@ -55,7 +55,7 @@ public struct DirectionCounters: Sendable, Hashable {
 
 /// A connection as a plain `Sendable` value: everything Zeek's conn.log row says,
 /// plus the kernel-style TCP state and FlowTrack's own counters.
-public struct Connection: Sendable, Equatable {
+public struct Connection: Sendable, Hashable {
     /// A unique id in Zeek's style (`C` + base62).
     public var uid: String
     /// Time of the first packet.
@@ -130,8 +130,8 @@ public struct Connection: Sendable, Equatable {
     /// The responder's link-layer address, likewise; Zeek's `resp_l2_addr`.
     public var responderL2Address: MACAddress?
 
-    /// `lastTime − startTime`.
-    public var duration: Int64 { lastTime.nanoseconds - startTime.nanoseconds }
+    /// `lastTime − startTime` (Zeek's `duration`).
+    public var duration: Duration { lastTime - startTime }
 
     /// Creates a record (used by the tracker and by tests).
     public init(uid: String, startTime: Timestamp, lastTime: Timestamp, originator: Endpoint, responder: Endpoint,

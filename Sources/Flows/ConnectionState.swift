@@ -1,5 +1,5 @@
 /// The transport a connection row reports in Zeek's `proto` column.
-public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
+public enum TransportProtocol: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// TCP.
     case tcp
     /// UDP.

@@ -1,7 +1,7 @@
 @_exported import Packets
 
 /// A transport endpoint: an IP address and a port (a "socket" in RFC 793's sense).
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible, LosslessStringConvertible {
     /// The address.
     public var address: IPAddress
     /// The port (ICMP: the type or code, see ``FlowKey``).
@@ -16,6 +16,24 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// `192.0.2.1:80`, or `[2001:db8::1]:80` for IPv6.
     public var description: String {
         address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+
+    /// Parses the ``description`` spelling: `10.0.0.1:80` or `[2001:db8::1]:443`
+    /// (an IPv6 address always in brackets); `nil` for anything else.
+    public init?(_ text: String) {
+        let addressText: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            addressText = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon else { return nil }
+            addressText = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard portText.allSatisfy(\.isASCII), let port = UInt16(portText), let address = IPAddress(String(addressText)),
+              address.isIPv4 == !text.hasPrefix("[") else { return nil }
+        self.init(address, port)
     }
 }
 

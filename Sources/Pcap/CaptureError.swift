@@ -1,3 +1,5 @@
+import Packets
+
 /// An error from opening, reading, filtering or writing a capture.
 ///
 /// Every case carries libpcap's own message (or the operating system's) as
@@ -14,7 +16,7 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file is empty (zero bytes).
     case emptyFile(path: String)
     /// The capture's link-layer header type is one FlowTrack cannot decode.
-    case unsupportedLinkType(linkType: Int32, name: String)
+    case unsupportedLinkType(linkType: LinkType, name: String)
     /// The file ends in the middle of a record. Every complete packet before the
     /// cut has been delivered.
     case truncatedRecord(packetsRead: Int, message: String)
@@ -50,7 +52,7 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .emptyFile(path):
             return "\(path): empty file, not a capture"
         case let .unsupportedLinkType(linkType, name):
-            return "unsupported link-layer type \(name) (\(linkType)); FlowTrack decodes Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IPv4/IPv6"
+            return "unsupported link-layer type \(name) (\(linkType.rawValue)); FlowTrack decodes Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IPv4/IPv6"
         case let .truncatedRecord(packetsRead, message):
             return "capture file cut short after \(packetsRead) complete packets (libpcap: \(message))"
         case let .corruptRecord(packetsRead, message):

@@ -1,3 +1,4 @@
+import Packets
 import CPcap
 #if canImport(Glibc)
 import Glibc
@@ -126,7 +127,7 @@ public struct LiveCapture: ~Copyable {
     /// The interface.
     public let interface: String
     /// The link-layer header type (a `DLT_` value).
-    public let linkType: Int32
+    public let linkType: LinkType
     /// The snapshot length in force.
     public let snapshotLength: Int
     /// Whether timestamps have nanosecond precision (else microseconds).
@@ -178,7 +179,7 @@ public struct LiveCapture: ~Copyable {
             throw .activationFailed(interface: interface, message: errorText(errbuf))
         }
         descriptor = pcap_get_selectable_fd(pcap)
-        linkType = pcap_datalink(pcap)
+        linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         nanosecondTimestamps = nano && pcap_get_tstamp_precision(pcap) == Int32(PCAP_TSTAMP_PRECISION_NANO)
         self.interface = interface

@@ -24,7 +24,7 @@ public struct PcapFile: ~Copyable {
     /// The path the file was opened from (`-` for standard input).
     public let path: String
     /// The link-layer header type (a `DLT_` value, as `pcap_datalink()` returns it).
-    public let linkType: Int32
+    public let linkType: LinkType
     /// The snapshot length recorded in the file header.
     public let snapshotLength: Int
     /// Complete packets delivered so far.
@@ -78,7 +78,7 @@ public struct PcapFile: ~Copyable {
         }
         let handle = PcapHandle(pcap: pcap, buffer: buffer)
         if let filter { try handle.setFilter(filter) }
-        self.linkType = pcap_datalink(pcap)
+        self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         self.path = path
         self.handle = handle
@@ -92,12 +92,12 @@ public struct PcapFile: ~Copyable {
     }
 
     /// libpcap's name for the link type, such as `EN10MB` or `LINUX_SLL`.
-    public var linkTypeName: String { Pcap.linkTypeName(linkType) }
+    public var linkTypeName: String { Pcap.linkTypeName(linkType.rawValue) }
 
     /// A decoder for this capture's link type.
     /// - Throws: `CaptureError.unsupportedLinkType` when FlowTrack cannot decode it.
     public func decoder(verifyChecksums: Bool = PacketDecoder.verifiesChecksumsByDefault) throws(CaptureError) -> PacketDecoder {
-        guard let decoder = try? PacketDecoder(linkType: LinkType(rawValue: linkType), verifyChecksums: verifyChecksums) else {
+        guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: verifyChecksums) else {
             throw .unsupportedLinkType(linkType: linkType, name: linkTypeName)
         }
         return decoder

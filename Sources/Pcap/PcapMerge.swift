@@ -58,8 +58,8 @@ public struct PcapMerge: ~Copyable {
 
     /// The files, in the order given.
     public let paths: [String]
-    /// The link type of each file (0 for one that could not be opened).
-    public private(set) var linkTypes: [Int32]
+    /// The link type of each file (`nil` for one that could not be opened).
+    public private(set) var linkTypes: [LinkType?]
     var sources: [Source] = []
     var failures: [SourceError] = []
 
@@ -67,7 +67,7 @@ public struct PcapMerge: ~Copyable {
     /// opened are reported by the first calls to ``next(_:)``.
     public init(paths: [String], filter: String? = nil) {
         self.paths = paths
-        linkTypes = Array(repeating: 0, count: paths.count)
+        linkTypes = Array(repeating: nil, count: paths.count)
         for (index, path) in paths.enumerated() {
             do throws(CaptureError) {
                 let file = try PcapFile(path: path, filter: filter)

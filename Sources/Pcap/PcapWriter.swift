@@ -1,3 +1,4 @@
+import Packets
 import CPcap
 #if canImport(Glibc)
 import Glibc
@@ -17,9 +18,9 @@ public struct PcapWriter: ~Copyable {
 
     /// Creates (or truncates) `path` as a pcap file of the given link type.
     /// - Throws: `CaptureError.writeFailed` with libpcap's message.
-    public init(path: String, linkType: Int32, snapshotLength: Int = 262_144) throws(CaptureError) {
+    public init(path: String, linkType: LinkType, snapshotLength: Int = 262_144) throws(CaptureError) {
         guard let pcap = pcap_open_dead_with_tstamp_precision(
-            linkType, Int32(snapshotLength), UInt32(PCAP_TSTAMP_PRECISION_NANO))
+            linkType.rawValue, Int32(snapshotLength), UInt32(PCAP_TSTAMP_PRECISION_NANO))
         else { throw .writeFailed(path: path, message: "pcap_open_dead failed") }
         let dead = PcapHandle(pcap: pcap, buffer: nil)
         guard let dumper = pcap_dump_open(pcap, path) else {

@@ -7,7 +7,7 @@ import Testing
 @Suite struct FloodTests {
     static func flood(syns: Int) -> String {
         let path = Paths.temporary("flood.pcap")
-        let writer = try! PcapWriter(path: path, linkType: 1)
+        let writer = try! PcapWriter(path: path, linkType: .ethernet)
         var rng = SplitMix64(seed: 1)
         var f = [UInt8](repeating: 0, count: 54)
         f[12] = 8; f[14] = 0x45; f[17] = 40; f[22] = 64; f[23] = 6

@@ -87,7 +87,7 @@ import Testing
     @Test func unsupportedLinkTypeAndBadFilter() throws {
         let path = Paths.temporary("frame-relay.pcap")
         do {
-            let writer = try PcapWriter(path: path, linkType: 107)
+            let writer = try PcapWriter(path: path, linkType: LinkType(rawValue: 107))
             writer.write(PacketMetadata(timestamp: Timestamp(nanoseconds: 0), capturedLength: 8, wireLength: 8), bytes: [0, 0, 8, 0, 0, 0, 0, 0])
         }
         let run = try packets([path])

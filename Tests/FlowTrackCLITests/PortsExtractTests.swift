@@ -52,7 +52,7 @@ import Testing
     /// Reads a pcap back with libpcap: (source, destination) pairs of its packets.
     func readBack(_ path: String) throws -> [String] {
         var file = try PcapFile(path: path)
-        let decoder = try PacketDecoder(linkType: LinkType(rawValue: file.linkType))
+        let decoder = try PacketDecoder(linkType: file.linkType)
         var p = DecodedPacket()
         var pairs: [String] = []
         while try file.next({ meta, bytes in decoder.decode(bytes, wireLength: meta.wireLength, into: &p); return true }) != nil {

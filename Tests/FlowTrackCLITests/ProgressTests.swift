@@ -6,7 +6,7 @@ import Testing
     /// A 60 MB capture of UDP packets between many ports, made with PcapWriter.
     static let bigCapture: String = {
         let path = Paths.temporary("big.pcap")
-        let writer = try! PcapWriter(path: path, linkType: 1)
+        let writer = try! PcapWriter(path: path, linkType: .ethernet)
         var frame = [UInt8](repeating: 0x41, count: 1400)
         frame[12] = 0x08; frame[13] = 0x00
         frame[14] = 0x45; frame[16] = UInt8((1400 - 14) >> 8); frame[17] = UInt8((1400 - 14) & 0xFF); frame[22] = 64; frame[23] = 17

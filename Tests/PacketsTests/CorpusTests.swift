@@ -63,7 +63,7 @@ import Glibc
                 continue
             }
             opened += 1
-            let linkType = LinkType(rawValue: file.linkType)
+            let linkType = file.linkType
             let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: true)
             if decoder == nil { unsupported += 1 }
             var p = DecodedPacket()

@@ -15,7 +15,7 @@ func readFrames(_ path: String, filter: String? = nil) throws(CaptureError) -> (
     while let frame = try file.next({ meta, bytes in Frame(meta: meta, bytes: copy(bytes)) }) {
         frames.append(frame)
     }
-    return (LinkType(rawValue: file.linkType), frames)
+    return (file.linkType, frames)
 }
 
 func copy(_ span: Span<UInt8>) -> [UInt8] {

@@ -24,7 +24,7 @@ func allPackets(_ file: inout PcapFile) throws(CaptureError) -> [(PacketMetadata
 @Suite struct PcapFileTests {
     @Test func readsNanosecondPcap() throws {
         var file = try PcapFile(path: Paths.fixture("vlan.pcap"))
-        #expect(file.linkType == 1 && file.linkTypeName == "EN10MB")
+        #expect(file.linkType == .ethernet && file.linkTypeName == "EN10MB")
         #expect(file.snapshotLength == 262_144)
         let packets = try allPackets(&file)
         #expect(packets.count == 3)
@@ -158,12 +158,12 @@ func allPackets(_ file: inout PcapFile) throws(CaptureError) -> [(PacketMetadata
             (PacketMetadata(timestamp: Timestamp(seconds: 1_600_000_001, nanoseconds: 1), capturedLength: 3, wireLength: 1500), [9, 8, 7]),
         ]
         do {
-            let writer = try PcapWriter(path: path, linkType: 1)
+            let writer = try PcapWriter(path: path, linkType: .ethernet)
             for (meta, bytes) in frames { writer.write(meta, bytes: bytes) }
             try writer.flush()
         }
         var file = try PcapFile(path: path)
-        #expect(file.linkType == 1)
+        #expect(file.linkType == .ethernet)
         let back = try allPackets(&file)
         #expect(back.count == 2)
         #expect(back[0].0 == frames[0].0 && back[0].1 == frames[0].1)
@@ -173,7 +173,7 @@ func allPackets(_ file: inout PcapFile) throws(CaptureError) -> [(PacketMetadata
 
     @Test func writerToUnwritablePathFails() {
         do {
-            _ = try PcapWriter(path: "/nonexistent-dir/out.pcap", linkType: 1)
+            _ = try PcapWriter(path: "/nonexistent-dir/out.pcap", linkType: .ethernet)
             Issue.record("created a file in a missing directory")
         } catch {
             guard case .writeFailed = error else { Issue.record("\(error)"); return }

@@ -25,7 +25,7 @@ struct Frames {
         guard var file = try? PcapFile(path: path) else {
             fatalError("cannot open \(path): generate it with ../shared/bench/gen_bench_pcap.py (see Benchmarks/README.md)")
         }
-        linkType = LinkType(rawValue: file.linkType)
+        linkType = file.linkType
         while offsets.count < limit, let (meta, copy) = try? file.next({ meta, span in
             (meta, (0..<span.count).map { span[$0] })
         }) {
@@ -233,7 +233,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { _ in
         var file = try! PcapFile(path: benchPath)
         // Decoding alone, as measured before the decoder verified checksums by default.
-        let decoder = try! PacketDecoder(linkType: LinkType(rawValue: file.linkType), verifyChecksums: false)
+        let decoder = try! PacketDecoder(linkType: file.linkType, verifyChecksums: false)
         var packet = DecodedPacket()
         var count = 0
         while (try? file.next({ meta, bytes in
