@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "FlowTrack",
             dependencies: ["Pcap", "Packets", "Flows", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strict),
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")] + strict),
         .target(
             name: "FlowTrackCLI",
             dependencies: ["FlowTrack", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -28,9 +28,9 @@ public struct FlowTracker {
     /// The tracker's configuration (timeouts, checksums, limits).
     public let configuration: TrackerConfiguration
     /// The connection tracker.
-    public private(set) var tracker: ConnectionTracker
+    public internal(set) var tracker: ConnectionTracker
     /// Decoder totals (link types, protocols, malformed reasons).
-    public private(set) var packetStatistics = PacketStatistics()
+    public internal(set) var packetStatistics = PacketStatistics()
     /// IP fragments held until their datagrams complete (``TrackerConfiguration/reassembleFragments``).
     var reassembler = IPReassembler()
 

@@ -22,6 +22,9 @@ package struct FrameIntake {
     package private(set) var fragmentSeen: DecodedPacket?
     /// Whether the last frame was a fragment (checked per packet without copying the optional).
     package private(set) var fragmentPending = false
+    /// The bytes of the last datagram a fragment completed (``packet``'s offsets refer to
+    /// them when ``fragmentPending`` is set and the frame was not held).
+    package private(set) var datagram: [UInt8] = []
 
     package init(configuration: TrackerConfiguration, reassembler: IPReassembler) {
         // Raw IP is always decodable.
@@ -49,6 +52,7 @@ package struct FrameIntake {
             let completed = reassembler.add(bytes, fragment, time: meta.timestamp.nanoseconds)
             holding = reassembler.pending > 0
             guard let whole = completed else { return false }
+            datagram = whole
             let raw = self.raw
             var assembled = DecodedPacket()
             raw.decode(whole.span, wireLength: whole.count, into: &assembled)
@@ -72,6 +76,35 @@ package struct FrameIntake {
         if fragmentPending, let fragment = fragmentSeen { statistics.add(fragment) }
         fragmentSeen = nil
         fragmentPending = false
+    }
+
+    /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them,
+    /// and each of them after it is processed to `each` with the bytes its offsets refer
+    /// to (`frame`, or the reassembled datagram).
+    package mutating func track(_ tracker: inout ConnectionTracker, at time: Timestamp, _ statistics: inout PacketStatistics,
+                                frame: Span<UInt8>, _ handler: (ConnectionEvent) -> Void,
+                                each: (DecodedPacket, borrowing ConnectionTracker, Span<UInt8>) -> Void) {
+        let current = packet
+        if fragmentPending {
+            held(&statistics)
+            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
+                tracker.process(current, tunnels: tunnels, at: time, handler)
+            }
+            each(current, tracker, datagram.span)
+            return
+        }
+        statistics.add(current)
+        if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
+            tracker.process(current, tunnels: tunnels, at: time, handler)
+        }
+        each(current, tracker, frame)
+        if current.nextSubframe != 0 {
+            for sub in subframes {
+                statistics.add(sub)
+                tracker.process(sub, at: time, handler)
+                each(sub, tracker, frame)
+            }
+        }
     }
 
     /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them.

@@ -233,6 +233,7 @@ public struct ConnectionTracker {
             if configuration.profile == .conntrack { scheduleConntrack(&c, e) }
         }
         if c.history.spill != 0 { spill(&c) }
+        lastFromOriginator = fromA == c.origIsA
         table[e] = c
         if kernel == .killed, configuration.profile == .conntrack {
             // conntrack deletes an entry whose only answer was a RST.
@@ -279,6 +280,13 @@ public struct ConnectionTracker {
     /// The number of the connection the last processed packet was attributed to, or `nil`
     /// (a packet without IP, malformed, a later fragment…).
     public private(set) var lastConnectionID: UInt64?
+
+    /// Whether the last processed packet came from its connection's originator (after any
+    /// flip the packet caused); meaningful when ``lastConnectionID`` is set.
+    public private(set) var lastFromOriginator = false
+
+    /// The salt of this run's uids (set at the first packet).
+    package var uidSaltValue: UInt64 { uidSalt }
 
     /// For a tunnelled packet, the number of the innermost UDP connection that carried it
     /// (``lastConnectionID`` is the inner connection's), else `nil`.

@@ -243,8 +243,11 @@ extension ConnectionTracker {
         Self.connState(c).rawValue << 4 | c.tcpState.rawValue
     }
 
-    /// The Zeek-style uid of a connection serial: `C` + base62 of two mixed words.
-    func uid(_ serial: UInt64) -> String {
+    /// The Zeek-style uid of a connection serial.
+    func uid(_ serial: UInt64) -> String { Self.uid(serial, salt: uidSalt) }
+
+    /// The Zeek-style uid of a connection serial under a run's salt: `C` + base62 of two mixed words.
+    package static func uid(_ serial: UInt64, salt uidSalt: UInt64) -> String {
         func mix(_ x: UInt64) -> UInt64 {
             var z = x &+ 0x9E37_79B9_7F4A_7C15
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

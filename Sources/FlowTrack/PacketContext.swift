@@ -1,0 +1,132 @@
+/// One packet as the tracker has just processed it: its headers, the connection it was
+/// attributed to, its direction in that connection, and its payload bytes, borrowed from
+/// the capture's buffer without a copy.
+///
+/// A context lives only as long as the call that receives it (it is `~Escapable`, like the
+/// `Span` it holds): copy out what must outlive it.
+///
+/// ```swift
+/// var tracker = FlowTracker()
+/// var bytesToPort80 = 0
+/// try tracker.run(file: "trace.pcap", packets: { packet in
+///     if packet.packet.destinationPort == 80, packet.direction == .original {
+///         bytesToPort80 += packet.payload.count
+///     }
+/// }, events: { _ in })
+/// ```
+public struct PacketContext: ~Escapable {
+    /// When the packet was captured and its lengths.
+    public let metadata: PacketMetadata
+    /// The decoded headers (of the innermost packet when it came through tunnels; of the
+    /// whole datagram when it completed an IP fragment reassembly).
+    public let packet: DecodedPacket
+    /// The tracker's number of the connection the packet was attributed to
+    /// (``Connection/id``), or `nil` for a packet that belongs to none (not IP, malformed,
+    /// a bad checksum, a later fragment…).
+    public let connectionID: UInt64?
+    /// The packet's direction in that connection: ``Direction/original`` from the
+    /// originator, ``Direction/reply`` from the responder; `nil` without a connection.
+    public let direction: Direction?
+    /// The transport payload as captured (TCP segment data, UDP datagram data, ICMP data),
+    /// borrowed from the capture buffer; empty when the packet carries none.
+    public let payload: Span<UInt8>
+    let uidSalt: UInt64
+    let stopRequest: CaptureStop
+
+    @_lifetime(copy payload)
+    init(metadata: PacketMetadata, packet: DecodedPacket, connectionID: UInt64?, direction: Direction?,
+         payload: Span<UInt8>, uidSalt: UInt64, stopRequest: CaptureStop) {
+        self.metadata = metadata
+        self.packet = packet
+        self.connectionID = connectionID
+        self.direction = direction
+        self.payload = payload
+        self.uidSalt = uidSalt
+        self.stopRequest = stopRequest
+    }
+
+    /// The uid of the packet's connection (``Connection/uid``), computed on demand.
+    public var uid: String? { connectionID.map { ConnectionTracker.uid($0, salt: uidSalt) } }
+
+    /// Ends the run after this packet: the method returns (without a failure) and the
+    /// connections still open stay open until ``FlowTracker/finish(_:)``.
+    public func stop() { stopRequest.stop() }
+}
+
+/// The failure of a run with throwing handlers: the capture's, or the first error a
+/// handler threw (the run stopped at that packet).
+public enum RunError<HandlerError: Error>: Error {
+    /// The capture file could not be read (see ``FlowTracker/run(file:filter:progress:stop:_:)``).
+    case capture(CaptureError)
+    /// A handler threw; no handler was called after it.
+    case handler(HandlerError)
+}
+
+extension FlowTracker {
+    /// Reads a capture file, handing every packet the tracker processes to `packets`
+    /// (with its connection, direction and payload) and every connection event to `events`,
+    /// in packet order.
+    ///
+    /// The first error either handler throws stops the run at that packet and comes out as
+    /// ``RunError/handler(_:)``, typed; ``PacketContext/stop()`` stops it without an error.
+    /// Connections still open stay open: call ``finish(_:)`` for them. A fragment held for
+    /// reassembly is handed over as the datagram it completes.
+    public mutating func run<HandlerError: Error>(
+        file path: String, filter: String? = nil, stop: CaptureStop = CaptureStop(),
+        packets packetHandler: (borrowing PacketContext) throws(HandlerError) -> Void,
+        events eventHandler: (ConnectionEvent) throws(HandlerError) -> Void
+    ) throws(RunError<HandlerError>) {
+        func open() throws(RunError<HandlerError>) -> PcapFile {
+            do throws(CaptureError) { return try PcapFile(path: path, filter: filter) } catch { throw .capture(error) }
+        }
+        var file = try open()
+        let decoder: PacketDecoder
+        do throws(CaptureError) { decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums) } catch {
+            throw .capture(error)
+        }
+        let linkType = file.linkType
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
+        var tracker = self.tracker
+        var stats = packetStatistics
+        var count = 0
+        var failure: HandlerError?
+        defer {
+            stats.addLinkType(linkType, packets: count)
+            self.tracker = tracker
+            packetStatistics = stats
+            reassembler = intake.reassembler
+        }
+        func events(_ event: ConnectionEvent) {
+            guard failure == nil else { return }
+            do throws(HandlerError) { try eventHandler(event) } catch { failure = error; stop.stop() }
+        }
+        while !stop.isStopped {
+            let read: Bool?
+            do throws(CaptureError) {
+                read = try file.next { meta, bytes in
+                    guard intake.take(bytes, meta, with: decoder) else {
+                        intake.held(&stats)
+                        return true
+                    }
+                    intake.track(&tracker, at: meta.timestamp, &stats, frame: bytes, events) { packet, tracker, source in
+                        guard failure == nil, !stop.isStopped else { return }
+                        let id = tracker.lastConnectionID
+                        let start = min(packet.payloadOffset, source.count)
+                        let end = min(start + max(0, packet.capturedPayloadLength), source.count)
+                        let context = PacketContext(
+                            metadata: meta, packet: packet, connectionID: id,
+                            direction: id == nil ? nil : tracker.lastFromOriginator ? .original : .reply,
+                            payload: source.extracting(start..<end), uidSalt: tracker.uidSaltValue, stopRequest: stop)
+                        do throws(HandlerError) { try packetHandler(context) } catch { failure = error; stop.stop() }
+                    }
+                    return true
+                }
+            } catch {
+                throw .capture(error)
+            }
+            guard read != nil else { break }
+            count += 1
+        }
+        if let failure { throw .handler(failure) }
+    }
+}
