@@ -12,7 +12,7 @@ public enum ConnectionFormat: String, Sendable, CaseIterable {
 
 extension ConnectionFormat {
     /// One connection as one row of this format, ending in a line break; `nil` for
-    /// ``table``, which aligns all its rows at once (``ConnectionTable``).
+    /// ``table``, which aligns all its rows at once (``NetstatTable``).
     public func rowBytes(_ c: Connection, columns: ConnLogColumns) -> [UInt8]? {
         guard self != .table else { return nil }
         var out: [UInt8] = []
@@ -653,7 +653,7 @@ public enum Escaping {
 
 /// The netstat-style table: one row per connection, aligned columns, from the
 /// client's side: Local Address is the client socket, Foreign Address the server's.
-public struct ConnectionTable: Sendable {
+public struct NetstatTable: Sendable {
     /// Show ports as numbers (`netstat -n`) rather than service names.
     public var numeric: Bool
     /// Show Zeek's `conn_state` and history instead of the kernel-style state.

@@ -27,24 +27,25 @@ public final class CaptureStop: Sendable {
 public struct FlowTracker {
     /// The tracker's configuration (timeouts, checksums, limits).
     public let configuration: TrackerConfiguration
-    /// The connection tracker.
-    public internal(set) var tracker: ConnectionTracker
+    /// The connection table the packets go to (its timers, tunnels and counters).
+    public internal(set) var tracker: ConnectionTable
     /// Decoder totals (link types, protocols, malformed reasons).
-    public internal(set) var packetStatistics = PacketStatistics()
+    var packetStatistics = PacketStatistics()
     /// IP fragments held until their datagrams complete (``TrackerConfiguration/reassembleFragments``).
     var reassembler = IPReassembler()
 
-    /// What IP fragment reassembly did: datagrams completed, and fragments dropped and why.
-    public var fragmentStatistics: IPReassembler.Statistics { reassembler.statistics }
 
     /// Creates a pipeline.
     public init(configuration: TrackerConfiguration = TrackerConfiguration()) {
         self.configuration = configuration
-        tracker = ConnectionTracker(configuration: configuration)
+        tracker = ConnectionTable(configuration: configuration)
     }
 
-    /// The tracker's counters.
-    public var statistics: TrackerStatistics { tracker.statistics }
+    /// Everything the runs so far counted, in one place: packets as decoded, connections
+    /// as tracked, and IP fragment reassembly.
+    public var statistics: RunStatistics {
+        RunStatistics(packets: packetStatistics, connections: tracker.statistics, fragments: reassembler.statistics)
+    }
 
     /// The tunnel.log lines recorded since the last call (with ``TrackerConfiguration/tunnelLog``).
     public mutating func takeTunnelRecords() -> [TunnelRecord] { tracker.takeTunnelRecords() }
@@ -270,5 +271,24 @@ public struct FlowTracker {
             batcher.flush()
             channel.finish(first.map { .failure($0) } ?? .success(()), packets: pipeline.packetStatistics.packets)
         }
+    }
+}
+
+/// What a ``FlowTracker`` counted, in one place.
+public struct RunStatistics: Sendable {
+    /// Packets as the decoder saw them: link types, IP versions and protocols, VLAN tags,
+    /// malformed reasons, packets cut by the snapshot length, bad checksums.
+    public var packets: PacketStatistics
+    /// What the connection table did with them: packets tracked, connections created and
+    /// ended, evictions, ignored packets and why, time going backwards.
+    public var connections: TrackerStatistics
+    /// IP fragment reassembly: datagrams completed, and fragments dropped and why.
+    public var fragments: IPReassembler.Statistics
+
+    /// The warnings the counts call for (for example most checksums bad, time going
+    /// backwards), each with its fix; `checksumsIgnoredBy` names the switch that turns
+    /// checksum verification off.
+    public func warnings(checksumsIgnoredBy option: String) -> [String] {
+        connections.warnings(checksumsIgnoredBy: option)
     }
 }

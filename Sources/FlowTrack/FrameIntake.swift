@@ -81,9 +81,9 @@ package struct FrameIntake {
     /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them,
     /// and each of them after it is processed to `each` with the bytes its offsets refer
     /// to (`frame`, or the reassembled datagram).
-    package mutating func track(_ tracker: inout ConnectionTracker, at time: Timestamp, _ statistics: inout PacketStatistics,
+    package mutating func track(_ tracker: inout ConnectionTable, at time: Timestamp, _ statistics: inout PacketStatistics,
                                 frame: Span<UInt8>, _ handler: (ConnectionEvent) -> Void,
-                                each: (DecodedPacket, borrowing ConnectionTracker, Span<UInt8>) -> Void) {
+                                each: (DecodedPacket, borrowing ConnectionTable, Span<UInt8>) -> Void) {
         let current = packet
         if fragmentPending {
             held(&statistics)
@@ -109,7 +109,7 @@ package struct FrameIntake {
 
     /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them.
     @inline(__always)
-    package mutating func track(_ tracker: inout ConnectionTracker, at time: Timestamp, _ statistics: inout PacketStatistics,
+    package mutating func track(_ tracker: inout ConnectionTable, at time: Timestamp, _ statistics: inout PacketStatistics,
                                 _ handler: (ConnectionEvent) -> Void) {
         // One immutable copy that the calls borrow (the stored packet would be copied for each).
         let current = packet

@@ -46,7 +46,7 @@ public struct PacketContext: ~Escapable {
     }
 
     /// The uid of the packet's connection (``Connection/uid``), computed on demand.
-    public var uid: String? { connectionID.map { ConnectionTracker.uid($0, salt: uidSalt) } }
+    public var uid: String? { connectionID.map { ConnectionTable.uid($0, salt: uidSalt) } }
 
     /// Ends the run after this packet: the method returns (without a failure) and the
     /// connections still open stay open until ``FlowTracker/finish(_:)``.

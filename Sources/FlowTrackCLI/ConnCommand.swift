@@ -105,7 +105,7 @@ public struct ConnCommand: ParsableCommand {
         return { c in
             if let port, c.server.port != port { return false }
             if let proto, c.transport.description != proto { return false }
-            if let wanted, ConnectionTable.kernelState(c) != wanted && c.connState.description != wanted { return false }
+            if let wanted, NetstatTable.kernelState(c) != wanted && c.connState.description != wanted { return false }
             return true
         }
     }
@@ -118,7 +118,7 @@ public struct ConnCommand: ParsableCommand {
         case "bytes": return rows.sorted { (total($0, \.ipBytes), $1.startTime) > (total($1, \.ipBytes), $0.startTime) }
         case "packets": return rows.sorted { (total($0, \.packets), $1.startTime) > (total($1, \.packets), $0.startTime) }
         case "port": return rows.sorted { ($0.server.port, $0.startTime) < ($1.server.port, $1.startTime) }
-        case "state": return rows.sorted { (ConnectionTable.kernelState($0), $0.startTime) < (ConnectionTable.kernelState($1), $1.startTime) }
+        case "state": return rows.sorted { (NetstatTable.kernelState($0), $0.startTime) < (NetstatTable.kernelState($1), $1.startTime) }
         default: return rows.sorted { ($0.startTime, $0.uid) < ($1.startTime, $1.uid) }
         }
     }
@@ -179,15 +179,15 @@ public struct ConnCommand: ParsableCommand {
             var rows = Self.sorted(collected, by: sort ?? "start")
             if let limit { rows = Array(rows.prefix(limit)) }
             if chosen == .table {
-                out.write(ConnectionTable(numeric: numeric, zeekStates: zeek, policies: tracking.policyColumns).render(rows))
+                out.write(NetstatTable(numeric: numeric, zeekStates: zeek, policies: tracking.policyColumns).render(rows))
             } else {
                 for c in rows { emit(c, &out) }
             }
         }
         if chosen == .zeek { out.write(zeekWriter.footer(closed: Self.wallClockStamp())) }
         if stats {
-            err.write(Self.report(pipeline.statistics))
-            let f = pipeline.fragmentStatistics
+            err.write(Self.report(pipeline.statistics.connections))
+            let f = pipeline.statistics.fragments
             if f.fragments + f.unusable > 0 { err.write(PacketStatistics.report(f).joined(separator: "\n") + "\n") }
         }
         return status

@@ -105,7 +105,7 @@ public struct ExtractCommand: ParsableCommand {
             return status == .success ? .failure : status
         }
         // Pass 2: the same tracking again, writing the packets attributed to them.
-        var tracker = ConnectionTracker(configuration: configuration)
+        var tracker = ConnectionTable(configuration: configuration)
         var writer: PcapWriter?
         var written = 0
         // The files merged by time exactly as pass 1 read them.

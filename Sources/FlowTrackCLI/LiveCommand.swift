@@ -155,7 +155,7 @@ public struct LiveCommand: ParsableCommand {
                 until: { stop.isStopped || deadline.map { WallClock.now.nanoseconds >= $0 } ?? false },
                 packet: writer == nil ? nil : { meta, bytes in writer?.write(meta, bytes: bytes) },
                 each: { pipeline in
-                    warnChecksums(pipeline.statistics, final: false, &err)
+                    warnChecksums(pipeline.statistics.connections, final: false, &err)
                     let now = WallClock.now.nanoseconds
                     guard terminal else {
                         // Event lines reach the pipe within 100 ms, without a write per event.
@@ -165,8 +165,8 @@ public struct LiveCommand: ParsableCommand {
                     guard now >= nextRefresh else { return }
                     nextRefresh = now + every
                     let rows = pipeline.tracker.snapshot()
-                    out.write("\u{1B}[H\u{1B}[2J" + "flowtrack live on \(interface): \(pipeline.statistics.packets) packets, "
-                              + "\(rows.count) open connections\n" + ConnectionTable(numeric: false).render(rows))
+                    out.write("\u{1B}[H\u{1B}[2J" + "flowtrack live on \(interface): \(pipeline.statistics.connections.packets) packets, "
+                              + "\(rows.count) open connections\n" + NetstatTable(numeric: false).render(rows))
                     out.flush()
                 }) { handle($0, &out) }
         } catch {
@@ -176,10 +176,10 @@ public struct LiveCommand: ParsableCommand {
         let open = pipeline.tracker.snapshot()
         pipeline.finish { handle($0, &out) }
         if terminal {
-            out.write("\u{1B}[H\u{1B}[2J" + ConnectionTable(numeric: false).render(open))
+            out.write("\u{1B}[H\u{1B}[2J" + NetstatTable(numeric: false).render(open))
         }
         try? writer?.flush()
-        warnChecksums(pipeline.statistics, final: true, &err)
+        warnChecksums(pipeline.statistics.connections, final: true, &err)
         for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") where !warning.contains("checksums") {
             err.writeError("warning: " + warning)
         }

@@ -148,8 +148,8 @@ public struct TrackingOptions: ParsableArguments {
         bar?.finish()
         pipeline.finish(handle)
         after(&pipeline)
-        if pipeline.statistics.evictions > 0 {
-            err.writeError("\(pipeline.statistics.evictions) connections were evicted to stay within --max-flows \(maxFlows)")
+        if pipeline.statistics.connections.evictions > 0 {
+            err.writeError("\(pipeline.statistics.connections.evictions) connections were evicted to stay within --max-flows \(maxFlows)")
         }
         for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") { err.writeError("warning: \(warning)") }
         return status

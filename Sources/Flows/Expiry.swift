@@ -1,4 +1,4 @@
-extension ConnectionTracker {
+extension ConnectionTable {
     // MARK: Timers (ZEEK_SEMANTICS §3.7, §8)
 
     /// Arms the timers a packet asked for (`c` is entry `e`'s state, being updated).

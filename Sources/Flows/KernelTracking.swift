@@ -68,7 +68,7 @@ enum KernelVerdict {
 @inline(__always) func seqBefore(_ a: UInt32, _ b: UInt32) -> Bool { Int32(bitPattern: a &- b) < 0 }
 @inline(__always) func seqAfter(_ a: UInt32, _ b: UInt32) -> Bool { seqBefore(b, a) }
 
-extension ConnectionTracker {
+extension ConnectionTable {
     /// `tcp_options`: window scale and SACK-permitted from a packet with options.
     static func kernelOptions(_ p: DecodedPacket, _ s: inout KernelSide) {
         guard p.tcp.headerLength > 20 else { return }

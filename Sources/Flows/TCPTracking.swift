@@ -22,7 +22,7 @@ func extend(_ value: UInt32, near reference: UInt64) -> UInt64 {
     return candidate
 }
 
-extension ConnectionTracker {
+extension ConnectionTable {
     /// One TCP packet, in the order of ZEEK_SEMANTICS §3.2.
     static func processTCP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
                            verify: Bool) -> Actions {

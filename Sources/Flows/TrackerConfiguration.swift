@@ -1,4 +1,4 @@
-/// How a ``ConnectionTracker`` decides orientation, validity and expiry.
+/// How a ``ConnectionTable`` decides orientation, validity and expiry.
 ///
 /// The defaults are Zeek's (`scripts/base/init-bare.zeek`, ZEEK_SEMANTICS §8.1).
 /// Times are in seconds.
@@ -38,7 +38,7 @@ public struct TrackerConfiguration: Sendable {
     /// profile: ports 0 for ``TimeoutProfile/zeek``, ports for ``TimeoutProfile/conntrack``.
     public var sctpPorts: Bool?
     /// Whether to record Zeek's tunnel.log lines (DISCOVER, CLOSE, EXPIRE), taken with
-    /// ``ConnectionTracker/takeTunnelRecords()``.
+    /// ``ConnectionTable/takeTunnelRecords()``.
     public var tunnelLog = false
     /// Whether IP fragments are reassembled before tracking (as Zeek does), so a datagram
     /// counts once with its whole length; off, first fragments stand for their datagrams

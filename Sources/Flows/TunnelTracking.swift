@@ -38,7 +38,7 @@ struct TunnelCarrier {
     var validFromB = false
 }
 
-extension ConnectionTracker {
+extension ConnectionTable {
     /// `Tunnel::ip_tunnel_timeout`: an IP-level tunnel idle this long gets a new uid.
     static let ipTunnelTimeout: Int64 = 24 * 3600 * 1_000_000_000
     /// `Tunnel::max_changes_per_connection`.
@@ -239,7 +239,7 @@ public struct TunnelRecord: Sendable, Hashable {
     public var action: Action
 }
 
-extension ConnectionTracker {
+extension ConnectionTable {
     /// `Tunnel::expiration_interval`.
     static let tunnelExpiration: Int64 = 3600 * 1_000_000_000
 

@@ -103,7 +103,7 @@ let hostile: Connection = {
         #expect(cells[1] == "C\\x09\"tab,quote\"\\x0a\\x0d\\x5cback\\x07é\u{2028}end")
         #expect(cells[7] == "\\x28empty)" && cells[15] == "\\x2d")
         // The table replaces control characters.
-        let table = ConnectionTable(numeric: false, zeekStates: true).render([hostile])
+        let table = NetstatTable(numeric: false, zeekStates: true).render([hostile])
         #expect(table.split(separator: "\n").count == 2)
     }
 

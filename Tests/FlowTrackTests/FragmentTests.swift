@@ -14,7 +14,7 @@ import Testing
         var rows: [Connection] = []
         try pipeline.run(file: Paths.fixture(name)) { if case let .ended(c) = $0 { rows.append(c) } }
         pipeline.finish { if case let .ended(c) = $0 { rows.append(c) } }
-        return (rows.sorted { $0.startTime < $1.startTime }, pipeline.fragmentStatistics, pipeline.statistics)
+        return (rows.sorted { $0.startTime < $1.startTime }, pipeline.statistics.fragments, pipeline.statistics.connections)
     }
 
     @Test func udpDatagramInThreeFragmentsLastFirst() throws {

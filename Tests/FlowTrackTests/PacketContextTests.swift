@@ -70,7 +70,7 @@ import Testing
         } catch .capture(let error) {
             Issue.record("\(error)")
         }
-        #expect(handled == 3 && tracker.packetStatistics.packets == 3)
+        #expect(handled == 3 && tracker.statistics.packets.packets == 3)
     }
 
     @Test func aMissingFileIsACaptureError() {
@@ -90,7 +90,7 @@ import Testing
             handled += 1
             if handled == 100 { packet.stop() }
         }, events: { _ in })
-        #expect(handled == 100 && tracker.packetStatistics.packets == 100)
+        #expect(handled == 100 && tracker.statistics.packets.packets == 100)
         var open = 0
         tracker.finish { if case .ended = $0 { open += 1 } }
         #expect(open == 50, "the 50 exchanges read so far end at finish")

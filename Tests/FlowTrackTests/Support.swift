@@ -14,7 +14,7 @@ func track(_ files: [String], configure: (inout TrackerConfiguration) -> Void = 
     if let failure { throw failure }
     pipeline.finish { if case let .ended(c) = $0 { rows.append(c) } }
     rows.sort { ($0.startTime, $0.originator.port) < ($1.startTime, $1.originator.port) }
-    return (rows, pipeline.statistics)
+    return (rows, pipeline.statistics.connections)
 }
 
 /// A JSON Lines row parsed back by Foundation, as a pipeline consumer would.

@@ -113,7 +113,7 @@ import Testing
     @Test func logarithmicCounterFiresOnPowersOfTen() {
         var counter: UInt32 = 0
         var fired: [UInt32] = []
-        for _ in 0..<1500 { if ConnectionTracker.bump(&counter) { fired.append(counter) } }
+        for _ in 0..<1500 { if ConnectionTable.bump(&counter) { fired.append(counter) } }
         #expect(fired == [1, 10, 100, 1000])
     }
 
@@ -125,8 +125,8 @@ import Testing
     }
 
     @Test func rstos0HistoryPattern() {
-        for yes in ["SR", "SaR", "^SR", "SrR", "SdR", "ShR"] { #expect(ConnectionTracker.historyIsRSTOS0(Array(yes.utf8)), "\(yes)") }
-        for no in ["SaFR", "SHR", "SAR", "R", "hSR", "S"] { #expect(!ConnectionTracker.historyIsRSTOS0(Array(no.utf8)), "\(no)") }
+        for yes in ["SR", "SaR", "^SR", "SrR", "SdR", "ShR"] { #expect(ConnectionTable.historyIsRSTOS0(Array(yes.utf8)), "\(yes)") }
+        for no in ["SaFR", "SHR", "SAR", "R", "hSR", "S"] { #expect(!ConnectionTable.historyIsRSTOS0(Array(no.utf8)), "\(no)") }
     }
 
     @Test func subnetsAndLocalNetworks() {

@@ -20,7 +20,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
     var configuration = TrackerConfiguration()
     configuration.verifyChecksums = false
     configure(&configuration)
-    var tracker = ConnectionTracker(configuration: configuration)
+    var tracker = ConnectionTable(configuration: configuration)
     let decoder = try! PacketDecoder(linkType: .ethernet)
     var p = DecodedPacket()
     var ended: [Connection] = []
@@ -71,7 +71,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
         // years made the timing wheel walk every slot in between (57 s for 3 packets).
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = false
-        var tracker = ConnectionTracker(configuration: configuration)
+        var tracker = ConnectionTable(configuration: configuration)
         let decoder = try! PacketDecoder(linkType: .ethernet)
         var p = DecodedPacket()
         var ended: [Connection] = []
@@ -92,7 +92,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = false
         configuration.kernelStates = kernelStates
-        var tracker = ConnectionTracker(configuration: configuration)
+        var tracker = ConnectionTable(configuration: configuration)
         let decoder = try! PacketDecoder(linkType: .ethernet)
         var p = DecodedPacket()
         let flows = 100_000

@@ -27,7 +27,7 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         configuration.recordVLANs = bytes[0] & 32 == 32
         configuration.recordL2Addresses = bytes[0] & 32 == 32
         configuration.vlanInKey = bytes[0] & 64 == 64
-        var tracker = ConnectionTracker(configuration: configuration)
+        var tracker = ConnectionTable(configuration: configuration)
         let decoder = try! PacketDecoder(linkType: .ethernet, verifyChecksums: configuration.verifyChecksums)
         let columns = ConnLogColumns(communityID: configuration.computeCommunityID)
         var packet = DecodedPacket()

@@ -10,7 +10,7 @@
 /// events asked for in ``TrackerConfiguration/events``.
 ///
 /// A non-`Sendable` value owned by one task; wrap it in an actor to share it.
-public struct ConnectionTracker {
+public struct ConnectionTable {
     /// The configuration in force.
     public let configuration: TrackerConfiguration
     /// What happened to the packets so far.
