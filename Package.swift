@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(
             name: "FlowTrackTests",
             dependencies: ["FlowTrack", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "DocumentationTests", dependencies: ["FlowTrack", "TestSupport"]),
         .testTarget(name: "FlowTrackCLITests", dependencies: ["FlowTrackCLI", "FlowTrack", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,8 +2,8 @@
 """Crafts the connection-tracking fixtures (Fixtures/conn-*.pcap) with scapy.
 
 One capture per behaviour. The rows FlowTrack must report for each are written
-by hand in Fixtures/conn-expected.tsv, derived from ../shared/reference/
-ZEEK_SEMANTICS.md (the reasoning for each is in the comment above its capture).
+by hand in Fixtures/conn-expected.tsv, derived from Docs/
+Docs/ZeekSemantics.md (the reasoning for each is in the comment above its capture).
 Hosts: client C = 10.0.0.1, server S = 10.0.0.2; client ISN 1000, server ISN 5000;
 packets 0.1 s apart unless a scenario says otherwise.
 Run: /usr/bin/python3 Fixtures/make_conn.py

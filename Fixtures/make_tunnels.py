@@ -3,7 +3,7 @@
 of helpers/exchange.py (TCP 40000 -> 80, UDP 40001 -> 9999) between the inner hosts
 10.1.0.1 and 10.1.0.2 (2001:db8:1::1 and ::2 for IPv6 inside). Outer hosts: 192.0.2.1
 and 192.0.2.2 (2001:db8:ff::1 and ::2 for IPv6 outside). The tests compare FlowTrack's rows
-with tshark's conversations and with what ZEEK_ENCAPSULATION §2-3 says of each tunnel.
+with tshark's conversations and with what Docs/Encapsulation.md §2-3 says of each tunnel.
 Run: /usr/bin/python3 Fixtures/make_tunnels.py
 """
 import os
@@ -100,7 +100,7 @@ save("tn-capwap-80211.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(spo
 save("tn-capwap-ether.pcap", lambda up, ip: ether(up, outer_ip(up, 17) / UDP(sport=50000 if up else 5247, dport=5247 if up else 50000)
      / Raw(struct.pack("!II", 2 << 19, 0)) / ether(up, ip, macs=MI)))
 
-# Zeek's decapsulation rules on the carrying connection (ZEEK_ENCAPSULATION §2.1, 2.4):
+# Zeek's decapsulation rules on the carrying connection (Docs/Encapsulation.md §2.1, 2.4):
 # a VXLAN header without the I flag is a violation, after which nothing more of that UDP
 # connection is decapsulated; and a flow whose first packet comes *from* 4789 is only
 # decapsulated when the likely-server-port flip makes 4789 the responder port.
@@ -149,7 +149,7 @@ def nested_vxlan(levels):
 
 
 write_pcap(os.path.join(HERE, "tv-max-depth.pcap"), 1, [(T0 + i * 100_000_000, bytes(nested_vxlan(5))) for i in range(2)])
-# AYIYA confirms a forward packet before it checks the inner packet (ZEEK_ENCAPSULATION §2.2):
+# AYIYA confirms a forward packet before it checks the inner packet (Docs/Encapsulation.md §2.2):
 # 50010 -> 5072 carries IPv4 with a byte too many after it (IPTunnel's length rule refuses it),
 # still confirmed as ayiya; 50011 -> 5072 sends opcode 2 (not a forward): ignored, no service.
 def ayiya_raw(sport, opcode, tail):
@@ -160,7 +160,7 @@ def ayiya_raw(sport, opcode, tail):
 
 write_pcap(os.path.join(HERE, "tv-ayiya-bad-inner.pcap"), 1,
            [(T0, bytes(ayiya_raw(50010, 1, b"!"))), (T0 + 100_000_000, bytes(ayiya_raw(50011, 2, b"")))])
-# Teredo found by its payload on a port without a tunnel (ZEEK_ENCAPSULATION §2.5): a payload
+# Teredo found by its payload on a port without a tunnel (Docs/Encapsulation.md §2.5): a payload
 # that Zeek's detection rejects is left alone, so a later Teredo packet of the same flow is
 # still decapsulated. 50020 -> 9000 first sends 48 bytes whose second byte is 1 after a first
 # byte that is not 0; 50021 -> 9000 an origin indication followed by IPv4, not IPv6. Each then

@@ -2,8 +2,8 @@
 """Crafts the fixtures of Zeek's smaller conn.log rules (Fixtures/zr-*.pcap) with scapy.
 
 One capture per rule; the rows FlowTrack must report are written by hand in
-Fixtures/zeek-rules-expected.tsv from ../shared/reference/ZEEK_SEMANTICS.md and
-ZEEK_ENCAPSULATION.md §4 (the reasoning is in the comment above each capture).
+Fixtures/zeek-rules-expected.tsv from Docs/ZeekSemantics.md and
+Docs/Encapsulation.md §4 (the reasoning is in the comment above each capture).
 Hosts and numbers as in make_conn.py: client C = 10.0.0.1 (ISN 1000), server
 S = 10.0.0.2 (ISN 5000), times in seconds from T0.
 Run: /usr/bin/python3 Fixtures/make_zeek_rules.py
@@ -129,7 +129,7 @@ dns_c = eth(C) / IP(src=C, dst=S) / UDP(sport=40000, dport=53) / query
 dns_s = eth(S) / IP(src=S, dst=C) / UDP(sport=53, dport=40000) / answer
 save("zr-dns-timeout.pcap", [dns_c, dns_s, dns_c, dns_s, dns_c, dns_s, dns_c], [0, 0.05, 5, 5.05, 12, 12.05, 30])
 
-# DNS protocol violations record X once (ZEEK_ENCAPSULATION §4f): a STATUS query (opcode 2)
+# DNS protocol violations record X once (Docs/Encapsulation.md §4f): a STATUS query (opcode 2)
 # from port 40001, then the server's answer (the analyzer skips the STATUS message, so the
 # answer is its first message, sent by the responder: no flip): DXd. A query claiming 30
 # questions from port 40002 (over dns_max_queries = 25): DX.
@@ -151,7 +151,7 @@ flow = eth(C) / IP(src=C, dst=S) / UDP(sport=7000, dport=7001) / Raw(b"b" * 10)
 other = eth(C) / IP(src=C, dst=S) / UDP(sport=7002, dport=7003) / Raw(b"b" * 10)
 save("zr-backwards.pcap", [flow, flow, other, flow], [100, 101, 50, 102])
 
-# The kernel's window check (CONNTRACK_SEMANTICS §3): after the handshake the client's RST
+# The kernel's window check (Docs/Conntrack.md §3): after the handshake the client's RST
 # carries a sequence number 2^30 beyond the window. Zeek takes it (RSTO, ShAR); conntrack
 # finds it invalid and keeps the connection ESTABLISHED.
 save("zr-spoofed-rst.pcap", [c2s("S", 1000), s2c("SA", 5000, 1001), c2s("A", 1001, 5001), c2s("R", 1001 + 2**30)],

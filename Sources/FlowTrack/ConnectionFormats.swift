@@ -299,7 +299,7 @@ struct JSONFields: FieldWriter {
     }
 }
 
-/// The conn.log columns (ZEEK_SEMANTICS §0), written the same way for every format.
+/// The conn.log columns (Docs/ZeekSemantics.md §0), written the same way for every format.
 public struct ConnLogColumns: Sendable {
     /// Columns that Zeek's policy scripts add, in every format.
     public struct Policies: OptionSet, Sendable, Hashable {
@@ -728,7 +728,7 @@ extension String {
     }
 }
 
-/// Zeek's tunnel.log (ZEEK_ENCAPSULATION §3.4): one line per DISCOVER, CLOSE or EXPIRE.
+/// Zeek's tunnel.log (Docs/Encapsulation.md §3.4): one line per DISCOVER, CLOSE or EXPIRE.
 public enum TunnelLog {
     /// The ASCII log's header lines; `opened` is the `#open` time as `YYYY-MM-DD-HH-MM-SS`.
     public static func zeekHeader(opened: String) -> String {

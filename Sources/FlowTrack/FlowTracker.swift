@@ -18,11 +18,11 @@ public final class CaptureStop: Sendable {
 /// try tracker.run(file: "trace.pcap") { event in
 ///     if case let .ended(c) = event { print(c.originator, "→", c.responder, c.connState, c.history) }
 /// }
-/// tracker.finish { event in … }   // connections still open at the end of input
+/// tracker.finish { event in print(event.connection) }   // still open at the end of input
 /// ```
 ///
 /// The synchronous handler is the fast path (called on the reading thread, in
-/// packet order); ``events(files:filter:configuration:onFailure:)`` offers the same events
+/// packet order); `events(files:)` offers the same events
 /// as an `AsyncSequence`.
 public struct FlowTracker {
     /// The tracker's configuration (timeouts, checksums, limits).
@@ -47,7 +47,7 @@ public struct FlowTracker {
         RunStatistics(packets: packetStatistics, connections: tracker.statistics, fragments: reassembler.statistics)
     }
 
-    /// The tunnel.log lines recorded since the last call (with ``TrackerConfiguration/tunnelLog``).
+    /// The tunnel.log lines recorded since the last call (with `TrackerConfiguration.tunnelLog`).
     public mutating func takeTunnelRecords() -> [TunnelRecord] { tracker.takeTunnelRecords() }
 
     /// Reads every packet of a capture file (`-` for standard input) into the tracker.
@@ -58,9 +58,12 @@ public struct FlowTracker {
     ///   (every complete packet before the damage has been processed), or whose
     ///   link type cannot be decoded.
     /// - Parameters:
+    ///   - path: the capture file (pcap or pcapng), or `-` for standard input.
+    ///   - filter: a BPF filter expression (pcap-filter(7)) applied before decoding.
     ///   - progress: called every 16 384 packets with the packets and file bytes read so far.
     ///   - stop: checked every 1024 packets; once raised (from any thread, or from `handler`),
     ///     the reading ends there and the method returns.
+    ///   - handler: receives the connection events, in packet order.
     public mutating func run(file path: String, filter: String? = nil, progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
                              stop: CaptureStop? = nil, _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
@@ -94,15 +97,19 @@ public struct FlowTracker {
     /// Reads several capture files as one capture, merged by timestamp the way
     /// `mergecap` merges them (a streaming k-way merge: one packet per file in memory),
     /// so connections that span the files are tracked as one and timers fire at the
-    /// right packets whatever the order of `paths`. One file reads as ``run(file:filter:progress:stop:_:)``.
+    /// right packets whatever the order of `paths`. One file reads as `run(file:)` does.
     ///
     /// A file that cannot be opened, whose link type cannot be decoded, or that is
     /// damaged is reported to `failure` with its path and left out; the others go on.
     /// Call ``finish(_:)`` after the last call.
     /// - Parameters:
+    ///   - paths: the capture files, read as one capture.
+    ///   - filter: a BPF filter expression (pcap-filter(7)) applied to each file.
     ///   - progress: called every 16 384 packets with the packets and file bytes read so far.
     ///   - stop: checked every 1024 packets and after each failure; once raised (from any
     ///     thread, `failure` or `handler`), the reading ends there and the method returns.
+    ///   - failure: receives each file that cannot be read, with its error.
+    ///   - handler: receives the connection events, in packet order.
     public mutating func run(files paths: [String], filter: String? = nil,
                              progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
                              stop: CaptureStop? = nil,
@@ -203,7 +210,7 @@ public struct FlowTracker {
     /// a consumer sees them at once; while the consumer is slower than the wire, the
     /// buffer fills and the capture waits, and the kernel drops what its buffer cannot hold
     /// (`LiveCapture` statistics count it).
-    /// - Throws: a ``Pcap/LiveCaptureError`` (`for try await` lets `catch .permissionDenied`).
+    /// - Throws: a `LiveCaptureError` (`for try await` lets `catch .permissionDenied`).
     public static func liveEvents(interface: String, filter: String? = nil, stop: CaptureStop = CaptureStop(),
                                   configuration: TrackerConfiguration = TrackerConfiguration())
         -> ConnectionEvents<LiveCaptureError> {
@@ -245,8 +252,12 @@ public struct FlowTracker {
     /// The files are read as one capture (see ``run(files:filter:progress:stop:failure:_:)``)
     /// on a reading thread of the sequence's own, with backpressure: see ``ConnectionEvents``.
     /// Leaving the loop or cancelling the consuming task stops the reading.
-    /// - Parameter onFailure: what a missing or damaged file does (by default, it ends the
-    ///   sequence with its error, which `catch .fileNotFound` and the like can match).
+    /// - Parameters:
+    ///   - files: the capture files, read as one capture.
+    ///   - filter: a BPF filter expression (pcap-filter(7)) applied to each file.
+    ///   - configuration: the tracker's configuration (events wanted, timeouts, checksums…).
+    ///   - onFailure: what a missing or damaged file does (by default, it ends the
+    ///     sequence with its error, which `catch .fileNotFound` and the like can match).
     public static func events(files: [String], filter: String? = nil,
                               configuration: TrackerConfiguration = TrackerConfiguration(),
                               onFailure: FileFailurePolicy = .stop) -> ConnectionEvents<CaptureError> {

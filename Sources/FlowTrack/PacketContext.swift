@@ -21,11 +21,11 @@ public struct PacketContext: ~Escapable {
     /// whole datagram when it completed an IP fragment reassembly).
     public let packet: DecodedPacket
     /// The tracker's number of the connection the packet was attributed to
-    /// (``Connection/id``), or `nil` for a packet that belongs to none (not IP, malformed,
+    /// (`Connection.id`), or `nil` for a packet that belongs to none (not IP, malformed,
     /// a bad checksum, a later fragment…).
     public let connectionID: UInt64?
-    /// The packet's direction in that connection: ``Direction/original`` from the
-    /// originator, ``Direction/reply`` from the responder; `nil` without a connection.
+    /// The packet's direction in that connection: `.original` from the
+    /// originator, `.reply` from the responder; `nil` without a connection.
     public let direction: Direction?
     /// The transport payload as captured (TCP segment data, UDP datagram data, ICMP data),
     /// borrowed from the capture buffer; empty when the packet carries none.
@@ -45,7 +45,7 @@ public struct PacketContext: ~Escapable {
         self.stopRequest = stopRequest
     }
 
-    /// The uid of the packet's connection (``Connection/uid``), computed on demand.
+    /// The uid of the packet's connection (`Connection.uid`), computed on demand.
     public var uid: String? { connectionID.map { ConnectionTable.uid($0, salt: uidSalt) } }
 
     /// Ends the run after this packet: the method returns (without a failure) and the
@@ -56,7 +56,7 @@ public struct PacketContext: ~Escapable {
 /// The failure of a run with throwing handlers: the capture's, or the first error a
 /// handler threw (the run stopped at that packet).
 public enum RunError<HandlerError: Error>: Error {
-    /// The capture file could not be read (see ``FlowTracker/run(file:filter:progress:stop:_:)``).
+    /// The capture file could not be read (a `CaptureError`).
     case capture(CaptureError)
     /// A handler threw; no handler was called after it.
     case handler(HandlerError)

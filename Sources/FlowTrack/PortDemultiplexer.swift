@@ -3,7 +3,7 @@
 ///
 /// Register a handler for a protocol and a port or port range; each event goes to the
 /// first registration whose range holds the connection's server port (see
-/// ``Connection/server``), else to the fallback, in packet order. Connections that
+/// `Connection.server`), else to the fallback, in packet order. Connections that
 /// match nothing are counted per port.
 ///
 /// Count HTTP connections by state:

@@ -102,7 +102,7 @@ struct RareSide {
     /// (a first SYN is at relative sequence 0).
     var lastSyn: UInt32 = 0
     var lastRst: UInt32 = 0
-    /// Logarithmic letter counters (ZEEK_SEMANTICS §5). Retransmissions are
+    /// Logarithmic letter counters (Docs/ZeekSemantics.md §5). Retransmissions are
     /// reported and counted to 2^32; the others only decide letters and saturate
     /// at 65535 (so no letter for a 100 000th bad checksum, gap or zero window).
     var retransmissions: UInt32 = 0
@@ -241,7 +241,7 @@ struct ConnectionState {
     var lastTime: Int64 = 0
     var serial: UInt64 = 0
     /// Due times of the pending timers (0: none). One wheel entry, at `wakeDue`,
-    /// stands for all of them (ZEEK_SEMANTICS §3.7, §8). The attempt timer is the
+    /// stands for all of them (Docs/ZeekSemantics.md §3.7, §8). The attempt timer is the
     /// flag ``ConnectionFlags/attemptAtStart`` or ``RareState/attemptDue``.
     var inactivityDue: Int64 = 0
     var expireDue: Int64 = 0

@@ -1,6 +1,6 @@
 /// Puts every packet into its bidirectional connection and follows it to its end,
-/// with Zeek's conn.log semantics (ZEEK_SEMANTICS.md) and, alongside, the Linux
-/// conntrack TCP state (CONNTRACK_SEMANTICS.md).
+/// with Zeek's conn.log semantics (Docs/ZeekSemantics.md) and, alongside, the Linux
+/// conntrack TCP state (Docs/Conntrack.md).
 ///
 /// Time is packet time: before each packet, every timer due at or before its
 /// timestamp fires (attempt, close delay, expire, inactivity), in due order, from
@@ -98,7 +98,10 @@ public struct ConnectionTable {
     /// Processes one decoded packet captured at `time`.
     ///
     /// The decoder should verify checksums exactly when ``TrackerConfiguration/verifyChecksums`` is set.
-    /// - Parameter emit: receives the events asked for in the configuration, in packet order.
+    /// - Parameters:
+    ///   - p: the packet, decoded (innermost headers for a tunnelled one).
+    ///   - time: when it was captured; network time never goes backwards (timers fire up to it).
+    ///   - emit: receives the events asked for in the configuration, in packet order.
     public mutating func process(_ p: DecodedPacket, at time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
         lastCarrierConnectionID = nil
         track(p, at: time, frame: true, emit)
@@ -161,7 +164,7 @@ public struct ConnectionTable {
                 sourcePort = p.sourcePort; destinationPort = p.destinationPort
             case 50 where p.ipVersion == 6, 59 where p.ipVersion == 6, 135 where p.ipVersion == 6:
                 // Zeek's IPv6 analysis ends at ESP, "no next header" (a Teredo bubble, say) and the
-                // mobility header without a connection (ZEEK_ENCAPSULATION §4e).
+                // mobility header without a connection (Docs/Encapsulation.md §4e).
                 statistics.withoutConnection += 1
                 return
             default:
@@ -312,7 +315,7 @@ public struct ConnectionTable {
         c.serial = nextSerial
         nextSerial += 1
         // A flip at creation goes through `Connection::FlipRoles` like any other: the
-        // history starts with `^` (ZEEK_ENCAPSULATION §4b).
+        // history starts with `^` (Docs/Encapsulation.md §4b).
         let flip = shouldFlipAtCreation(p, transport)
         if flip != fromA { c.flags.insert(.origIsA) }
         if flip { c.history.append(UInt8(ascii: "^")) }
@@ -374,7 +377,7 @@ public struct ConnectionTable {
         return context
     }
 
-    /// ZEEK_SEMANTICS §2.1: flip at creation when the first packet looks like it came from a server.
+    /// Docs/ZeekSemantics.md §2.1: flip at creation when the first packet looks like it came from a server.
     func shouldFlipAtCreation(_ p: DecodedPacket, _ transport: TransportProtocol) -> Bool {
         if p.destination == IPAddress(ipv4: 0xFFFF_FFFF) { return false }
         let ports = configuration.likelyServerPorts
@@ -392,7 +395,7 @@ public struct ConnectionTable {
         }
     }
 
-    /// ZEEK_SEMANTICS §3.6 (`TCPSessionAdapter::IsReuse`).
+    /// Docs/ZeekSemantics.md §3.6 (`TCPSessionAdapter::IsReuse`).
     func isReuse(_ c: ConnectionState, _ p: DecodedPacket, fromA: Bool) -> Bool {
         let f = p.tcp.flags
         guard f.contains(.syn) else { return false }
@@ -479,10 +482,10 @@ public struct ConnectionTable {
         }
     }
 
-    // MARK: UDP and ICMP (ZEEK_SEMANTICS §7)
+    // MARK: UDP and ICMP (Docs/ZeekSemantics.md §7)
 
-    /// One UDP packet (ZEEK_SEMANTICS §7.1). With `analyzers` (the connection's key), the
-    /// DNS and NTP rules that turn a connection around run too (ZEEK_ENCAPSULATION §4f).
+    /// One UDP packet (Docs/ZeekSemantics.md §7.1). With `analyzers` (the connection's key), the
+    /// DNS and NTP rules that turn a connection around run too (Docs/Encapsulation.md §4f).
     static func processUDP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
                            verify: Bool, analyzers key: FlowKey? = nil) {
         let isOrig = fromA == c.origIsA

@@ -1,5 +1,5 @@
 extension ConnectionTable {
-    // MARK: Timers (ZEEK_SEMANTICS §3.7, §8)
+    // MARK: Timers (Docs/ZeekSemantics.md §3.7, §8)
 
     /// Arms the timers a packet asked for (`c` is entry `e`'s state, being updated).
     mutating func schedule(_ c: inout ConnectionState, _ e: Int, _ r: inout RareState, _ actions: Actions, time: Int64) {

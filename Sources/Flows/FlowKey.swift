@@ -42,7 +42,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible, LosslessStr
 /// The two endpoints are stored in canonical order — the (address, port) pair
 /// that sorts lower first, addresses compared as 128-bit values — so a packet and
 /// its reply find the same entry (Zeek's `IPBasedConnKey`, gopacket's `FastHash`).
-/// One-way ICMP messages keep the order they were seen in (ZEEK_SEMANTICS §1.2).
+/// One-way ICMP messages keep the order they were seen in (Docs/ZeekSemantics.md §1.2).
 /// A plain 40-byte value: no `String`, no class.
 public struct FlowKey: Hashable, Sendable {
     @usableFromInline var aHigh: UInt64
@@ -63,6 +63,9 @@ public struct FlowKey: Hashable, Sendable {
     /// Makes the key for a packet from `source` to `destination`.
     ///
     /// - Parameters:
+    ///   - ipProtocol: the IP protocol number (6 TCP, 17 UDP, 1 or 58 ICMP…).
+    ///   - source: the packet's source address and port.
+    ///   - destination: the packet's destination address and port.
     ///   - canonical: `false` keeps the order as seen (one-way ICMP types).
     ///   - context: what else separates connections with the same 5-tuple (``context``).
     @inlinable

@@ -1,4 +1,4 @@
-/// A connection's history string in 12 bytes (ZEEK_SEMANTICS §5).
+/// A connection's history string in 12 bytes (Docs/ZeekSemantics.md §5).
 ///
 /// The first 12 letters are kept inline as 5-bit codes (Zeek's history alphabet
 /// has 25 letters) with their count in the top 4 bits of one word, so recording a

@@ -15,7 +15,7 @@ struct KernelSide {
 }
 
 /// The Linux conntrack TCP entry beyond its state: both directions' window data and
-/// the memory of the last packet (`struct ip_ct_tcp`, CONNTRACK_SEMANTICS §3), kept per
+/// the memory of the last packet (`struct ip_ct_tcp`, Docs/Conntrack.md §3), kept per
 /// TCP connection only while the kernel-style state is followed.
 struct KernelWindow {
     static let windowScale: UInt8 = 0x01
@@ -193,7 +193,7 @@ extension ConnectionTable {
         return w[d].flags & KernelWindow.beLiberal != 0
     }
 
-    /// `nf_conntrack_tcp_packet` (CONNTRACK_SEMANTICS §2–§4): the kernel-style state of a TCP
+    /// `nf_conntrack_tcp_packet` (Docs/Conntrack.md §2–§4): the kernel-style state of a TCP
     /// connection, with the table, `tcp_new`, the window checks of `tcp_in_window`, the RST
     /// acceptance rules, the IGNORE resynchronisation, retransmission counting, the timeout
     /// choice and ASSURED. Not called for packets with a bad checksum when checksums are verified.

@@ -1,4 +1,4 @@
-/// A TCP endpoint's state as Zeek tracks it (`TCP_Endpoint.h`; ZEEK_SEMANTICS §3.1).
+/// A TCP endpoint's state as Zeek tracks it (`TCP_Endpoint.h`; Docs/ZeekSemantics.md §3.1).
 public enum EndpointState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Nothing seen from this side (or only packets that did not change state).
     case inactive
@@ -32,7 +32,7 @@ public enum EndpointState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     @inlinable public var isHandshake: Bool { self == .inactive || self == .synSent || self == .synAckSent }
 }
 
-/// Zeek's summary of a connection (`conn_state` in conn.log; ZEEK_SEMANTICS §4).
+/// Zeek's summary of a connection (`conn_state` in conn.log; Docs/ZeekSemantics.md §4).
 public enum ConnState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Connection attempt seen, no reply.
     case s0
@@ -81,7 +81,7 @@ public enum ConnState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// The Linux conntrack TCP state (`nf_conntrack_proto_tcp.c`; CONNTRACK_SEMANTICS §1),
+/// The Linux conntrack TCP state (`nf_conntrack_proto_tcp.c`; Docs/Conntrack.md §1),
 /// the state `conntrack -L` and `netstat` users read.
 public enum TCPState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// No state yet (the kernel's `TCP_CONNTRACK_NONE`, printed `NONE`).
@@ -185,7 +185,7 @@ extension TCPState {
     static let CW = closeWait, LA = lastAck, TW = timeWait, CL = close, S2 = synSent2, IV = invalid, IG = ignore
 
     /// `tcp_conntracks[direction][class][state]`: rows are (direction, segment class),
-    /// columns the current state (CONNTRACK_SEMANTICS §2).
+    /// columns the current state (Docs/Conntrack.md §2).
     @usableFromInline static let transitions: [TCPState] = [
     //                 NO   SS   SR   ES   FW   CW   LA   TW   CL   S2
     /* orig syn    */ .SS, .SS, .IG, .IG, .IG, .IG, .IG, .SS, .SS, .S2,

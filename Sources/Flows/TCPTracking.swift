@@ -23,7 +23,7 @@ func extend(_ value: UInt32, near reference: UInt64) -> UInt64 {
 }
 
 extension ConnectionTable {
-    /// One TCP packet, in the order of ZEEK_SEMANTICS §3.2.
+    /// One TCP packet, in the order of Docs/ZeekSemantics.md §3.2.
     static func processTCP(_ c: inout ConnectionState, _ r: inout RareState, _ p: DecodedPacket, fromA: Bool, time: Int64,
                            verify: Bool) -> Actions {
         // 1. A header whose options the snapshot length cut creates the connection, nothing more.
@@ -233,13 +233,13 @@ extension ConnectionTable {
         return gap
     }
 
-    /// `UpdateStateMachine` (ZEEK_SEMANTICS §3.3). Flags are handled SYN, then FIN, then RST.
+    /// `UpdateStateMachine` (Docs/ZeekSemantics.md §3.3). Flags are handled SYN, then FIN, then RST.
     static func stateMachine(_ c: inout ConnectionState, _ e: inout Side, _ q: inout Side, isOrig: Bool, flags: TCPFlags,
                       base: UInt64, len: Int) -> Actions {
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst), ack = flags.contains(.ack)
         var actions: Actions = []
         /// `TCP_Endpoint::SetState`: leaving the handshake states while the peer is still in
-        /// one switches the connection to the TCP inactivity timeout (ZEEK_ENCAPSULATION §4a).
+        /// one switches the connection to the TCP inactivity timeout (Docs/Encapsulation.md §4a).
         /// The order of the calls matters: on a SYN-ACK the peer moves first.
         func set(_ s: inout Side, peer: EndpointState, _ new: EndpointState) {
             if new != s.state, !new.isHandshake, s.state.isHandshake, peer.isHandshake { actions.insert(.handshakeDone) }
@@ -318,7 +318,7 @@ extension ConnectionTable {
         return complete ? .closeComplete : (e.prevState != .inactive ? .expireLater : [])
     }
 
-    // MARK: conntrack (CONNTRACK_SEMANTICS §2–3)
+    // MARK: conntrack (Docs/Conntrack.md §2–3)
 
     /// The kernel-style state shown for a connection: tracked in the conntrack
     /// profile, and in the Zeek profile derived from the same table on the side.

@@ -1,4 +1,4 @@
-/// What a scheduled timer does when it fires (ZEEK_SEMANTICS §3.7, §8).
+/// What a scheduled timer does when it fires (Docs/ZeekSemantics.md §3.7, §8).
 public enum TimerKind: UInt8, Sendable {
     /// Inactivity: remove if idle for the connection's inactivity timeout, else re-arm.
     case inactivity

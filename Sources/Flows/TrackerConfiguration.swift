@@ -1,13 +1,13 @@
 /// How a ``ConnectionTable`` decides orientation, validity and expiry.
 ///
-/// The defaults are Zeek's (`scripts/base/init-bare.zeek`, ZEEK_SEMANTICS §8.1).
+/// The defaults are Zeek's (`scripts/base/init-bare.zeek`, Docs/ZeekSemantics.md §8.1).
 /// Times are in seconds.
 public struct TrackerConfiguration: Sendable {
     /// Which timeouts remove connections.
     public enum TimeoutProfile: Sendable, Hashable {
         /// Zeek's: attempt, close delay, expire and inactivity timers.
         case zeek
-        /// Linux conntrack's: one timeout per kernel state (CONNTRACK_SEMANTICS §4).
+        /// Linux conntrack's: one timeout per kernel state (Docs/Conntrack.md §4).
         case conntrack
     }
 
@@ -15,7 +15,7 @@ public struct TrackerConfiguration: Sendable {
     public var profile: TimeoutProfile = .zeek
     /// Verify IPv4, TCP, UDP and ICMP checksums; packets with bad ones record `C`/`c`
     /// (TCP, UDP) and are otherwise ignored, as Zeek does without `-C`. The default is
-    /// the decoder's (``PacketDecoder/verifiesChecksumsByDefault``), so the two agree.
+    /// the decoder's (`PacketDecoder.verifiesChecksumsByDefault`), so the two agree.
     public var verifyChecksums = PacketDecoder.verifiesChecksumsByDefault
     /// Zeek's `ignore_checksums_nets`: packets whose IP source address is in one of these
     /// networks are not checksum-verified (IPv4 header, TCP, UDP, ICMP), whatever
@@ -100,7 +100,7 @@ public struct TrackerConfiguration: Sendable {
     /// Zeek's defaults.
     public init() {}
 
-    /// The conntrack timeout for a TCP state, in seconds (CONNTRACK_SEMANTICS §4).
+    /// The conntrack timeout for a TCP state, in seconds (Docs/Conntrack.md §4).
     public static func conntrackTimeout(_ state: TCPState) -> Double {
         switch state {
         case .initial, .synSent, .synSent2: return 120

@@ -1,4 +1,4 @@
-/// What the tracker knows of an inner connection's tunnels (ZEEK_ENCAPSULATION §3.2).
+/// What the tracker knows of an inner connection's tunnels (Docs/Encapsulation.md §3.2).
 struct TunnelMembership {
     /// The uid numbers of the tunnels in `tunnel_parents`, in the order they were met.
     var parents: [UInt64] = []
@@ -213,7 +213,7 @@ extension ConnectionTable {
     }
 }
 
-/// A line of Zeek's tunnel.log (ZEEK_ENCAPSULATION §3.4).
+/// A line of Zeek's tunnel.log (Docs/Encapsulation.md §3.4).
 public struct TunnelRecord: Sendable, Hashable {
     /// What happened to the tunnel.
     public enum Action: String, Sendable, Hashable {

@@ -415,7 +415,7 @@ struct Cursor: ~Escapable {
         }
     }
 
-    /// An IEEE 802.11 frame at `start` (ZEEK_ENCAPSULATION §1.5): data frames only; the
+    /// An IEEE 802.11 frame at `start` (Docs/Encapsulation.md §1.5): data frames only; the
     /// 4th address, QoS control and (as tshark reads it) the HT control field; the
     /// addresses by the To-DS/From-DS bits; the first A-MSDU subframe (``DecodedPacket/nextSubframe``
     /// tells where the next one starts); LLC/SNAP in front of IP.
@@ -918,7 +918,7 @@ struct Cursor: ~Escapable {
         return quoted
     }
 
-    // MARK: Tunnels (ZEEK_ENCAPSULATION §2)
+    // MARK: Tunnels (Docs/Encapsulation.md §2)
 
     /// Records the outer headers of a tunnel found in `p` and resets `p` for the inner
     /// packet (no VLAN, no link addresses, as Zeek builds inner packets); `false` past

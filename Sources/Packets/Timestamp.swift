@@ -6,8 +6,10 @@
 /// difference of two timestamps is one:
 ///
 /// ```swift
+/// let earlier = Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
+/// let later = earlier + .milliseconds(1500)   // a Timestamp
 /// let idle = later - earlier                  // a Duration
-/// let deadline = packetTime + .seconds(60)    // a Timestamp
+/// print(later, idle)                          // 2023-11-14T22:13:21.500000000Z 1.5 seconds
 /// ```
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Nanoseconds since the Unix epoch.

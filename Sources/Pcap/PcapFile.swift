@@ -17,13 +17,19 @@ import Darwin
 ///
 /// ```swift
 /// var file = try PcapFile(path: "trace.pcap")
-/// while let length = try file.next({ meta, bytes in bytes.count }) { … }
+/// while let length = try file.next({ meta, bytes in bytes.count }) { print(length) }
 /// ```
+///
+/// A `PcapFile` is non-copyable (`~Copyable`): it owns the libpcap handle and closes it
+/// exactly once, when the value goes away. Keep it in a `var` and pass it `inout` (or
+/// `consuming` to hand it over); a copy would close the same handle twice. There is no
+/// `for packet in file` loop because each packet's bytes live in libpcap's buffer only until
+/// the next read: copying them out for a sequence element is exactly what ``next(_:)`` avoids.
 public struct PcapFile: ~Copyable {
     @usableFromInline let handle: PcapHandle
     /// The path the file was opened from (`-` for standard input).
     public let path: String
-    /// The link-layer header type (a `DLT_` value, as `pcap_datalink()` returns it).
+    /// The link-layer header type (its `DLT_` value is what `pcap_datalink()` returns).
     public let linkType: LinkType
     /// The snapshot length recorded in the file header.
     public let snapshotLength: Int

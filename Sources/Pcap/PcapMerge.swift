@@ -14,7 +14,7 @@ import Packets
 /// var merge = PcapMerge(paths: ["a.pcap", "b.pcap"])
 /// while true {
 ///     do {
-///         guard let _ = try merge.next({ source, meta, bytes in … }) else { break }
+///         guard let _ = try merge.next({ source, meta, bytes in bytes.count }) else { break }
 ///     } catch {
 ///         print(merge.paths[error.source], error.error)   // reported; the rest go on
 ///     }

@@ -2,7 +2,7 @@ import FlowTrack
 import Foundation
 import Testing
 
-/// Tunnels (Fixtures/make_tunnels.py, ZEEK_ENCAPSULATION §2-3): every capture carries the
+/// Tunnels (Fixtures/make_tunnels.py, Docs/Encapsulation.md §2-3): every capture carries the
 /// exchange of Fixtures/helpers/exchange.py inside a tunnel. The inner connections are
 /// tracked by their own 5-tuple with `tunnel_parents`; a UDP tunnel's carrying flow keeps its
 /// own row, with the tunnel's service once confirmed; IP-level tunnels have no row but a uid.

@@ -2,7 +2,7 @@ import FlowTrack
 import Foundation
 import Testing
 
-/// Zeek's smaller conn.log rules (ZEEK_SEMANTICS, ZEEK_ENCAPSULATION §4): each capture of
+/// Zeek's smaller conn.log rules (Docs/ZeekSemantics.md, Docs/Encapsulation.md §4): each capture of
 /// Fixtures/make_zeek_rules.py, under the options its rows name, against the rows written
 /// by hand in Fixtures/zeek-rules-expected.tsv, compared through the JSON a user reads.
 @Suite struct ZeekRulesTests {

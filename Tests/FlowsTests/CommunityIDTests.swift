@@ -2,7 +2,7 @@
 import Testing
 
 /// Community ID v1 against the values in corelight/community-id-spec's README and
-/// Zeek's baselines (ZEEK_SEMANTICS §10).
+/// Zeek's baselines (Docs/ZeekSemantics.md §10).
 @Suite struct CommunityIDTests {
     @Test func sha1KnownAnswers() {
         let hex = { (d: [UInt8]) in d.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }

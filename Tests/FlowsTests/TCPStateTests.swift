@@ -1,7 +1,7 @@
 @testable import Flows
 import Testing
 
-/// Every commented transition of `tcp_conntracks` (CONNTRACK_SEMANTICS §2).
+/// Every commented transition of `tcp_conntracks` (Docs/Conntrack.md §2).
 @Suite struct TCPStateTests {
     @Test func tableHasOneEntryPerDirectionClassAndState() {
         #expect(TCPState.transitions.count == 2 * SegmentClass.count * TCPState.stored)

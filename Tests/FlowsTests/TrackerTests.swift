@@ -39,7 +39,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
 
     @Test func longHistoriesKeepEveryLetter() {
         // Handshake, then 20 RSTs from the client with different sequence numbers:
-        // each one records R again (ZEEK_SEMANTICS §5: repeated on a new sequence number).
+        // each one records R again (Docs/ZeekSemantics.md §5: repeated on a new sequence number).
         var frames = [tcpFrame(c, s, 40000, 80, flags: .syn, seq: 1000),
                       tcpFrame(s, c, 80, 40000, flags: [.syn, .ack], seq: 5000, ack: 1001),
                       tcpFrame(c, s, 40000, 80, flags: .ack, seq: 1001, ack: 5001)]
@@ -111,7 +111,7 @@ func run(_ frames: [[UInt8]], configure: (inout TrackerConfiguration) -> Void = 
         // Issue 3's budget for Zeek's tracking (what `conn --format zeek` runs): 208-byte entries,
         // the index at most 80 % full, one 16-byte timer each.
         #expect(bytesPerFlow(kernelStates: false) <= 256)
-        // Following the kernel's state exactly (window tracking, CONNTRACK_SEMANTICS §3) adds one
+        // Following the kernel's state exactly (window tracking, Docs/Conntrack.md §3) adds one
         // 64-byte record per TCP connection, for the outputs that show tcp_state.
         #expect(bytesPerFlow(kernelStates: true) <= 320)
     }
