@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 # FLOWTRACK_SANITIZER tells the flood test that peak RSS is ASan's, not FlowTrack's.
 FLOWTRACK_SANITIZER=address ASAN_OPTIONS=detect_leaks=0 swift test --sanitize=address --scratch-path .build-asan
 swift test --sanitize=thread --scratch-path .build-tsan \
-    --filter 'LiveCaptureTests|PortDemultiplexerTests|ConnectionRegressionTests|PacketsCommandTests'
+    --filter 'LiveCaptureTests|PortDemultiplexerTests|ConnectionRegressionTests|PacketsCommandTests|AsyncEventsTests|SnippetTests'

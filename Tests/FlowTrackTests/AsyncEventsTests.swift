@@ -101,8 +101,9 @@ import Testing
         var iterator: ConnectionEvents<CaptureError>.Iterator? = events.makeAsyncIterator()
         let channel = iterator!.subscription.channel
         _ = try await iterator!.next()
-        iterator = nil  // what `break` does: the reader is told to stop
         let clock = ContinuousClock()
+        let left = clock.now
+        iterator = nil  // what `break` does: the reader is told to stop
         let deadline = clock.now + .seconds(10)
         while channel.packetsRead.load(ordering: .relaxed) < 0, clock.now < deadline {
             try await Task.sleep(for: .milliseconds(1))
@@ -110,6 +111,7 @@ import Testing
         let read = channel.packetsRead.load(ordering: .relaxed)
         #expect(read >= 0, "the reader finished")
         #expect(read < 6000, "stopped after \(read) of 6000 packets")
+        print("reader stopped after \(read) of 6000 packets, \(clock.now - left) after the consumer left")
     }
 
     @Test func cancellingTheConsumerStopsTheReading() async throws {
