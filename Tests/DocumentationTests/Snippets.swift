@@ -1,10 +1,9 @@
 // Every Swift snippet of README.md, the DocC catalogs and the documentation comments, as
 // written there, inside a function so that the compiler checks it; SnippetTests checks that
-// each snippet appears here verbatim and runs the ones that read "trace.pcap".
+// each snippet appears here verbatim and runs the ones that read a capture.
 // Keep the two in step: edit the snippet in its document, then here.
 import FlowTrack
 
-// swiftlint:disable all
 enum Snippets {
     /// From README.md.
     static func snippet01() async throws {
@@ -181,8 +180,51 @@ enum Snippets {
         print(states)   // [SF: 41, S0: 3, REJ: 2]
     }
 
-    /// From Sources/Packets/Timestamp.swift.
+    /// From Sources/FlowTrack/Streams.swift.
     static func snippet15() async throws {
+        struct FirstLines: StreamHandler {
+            var lines: [[UInt8]] = [[], []]
+            var done = [false, false]
+            mutating func receive(_ bytes: Span<UInt8>, from direction: Direction) {
+                let side = direction == .original ? 0 : 1
+                for i in bytes.indices where !done[side] {
+                    if bytes[i] == UInt8(ascii: "\r") || bytes[i] == UInt8(ascii: "\n") { done[side] = true } else { lines[side].append(bytes[i]) }
+                }
+            }
+            mutating func end(_ reason: StreamEnd) {
+                let request = String(decoding: lines[0], as: UTF8.self).split(separator: " ").map(String.init)
+                let status = String(decoding: lines[1], as: UTF8.self).split(separator: " ").map(String.init)
+                print(request.first ?? "-", status.count > 1 ? status[1] : "-")   // GET 200
+            }
+        }
+        var streams = StreamDemultiplexer()
+        streams.register(port: 80) { _ in FirstLines() }
+        var tracker = FlowTracker()
+        try tracker.run(file: "trace.pcap", streams: &streams)
+        tracker.finish { streams.event($0) }     // the streams still open end too
+        print(streams.statistics.streams, "HTTP connections")
+    }
+
+    /// From Sources/FlowTrack/Streams.swift.
+    static func snippet16() async throws {
+        var streams = StreamDemultiplexer()
+        streams.registerDatagrams(port: 53) { connection, direction, message in
+            var name: [String] = []
+            var i = 12                                      // after the header
+            while i < message.count, message[i] != 0, i + Int(message[i]) < message.count {
+                var label = ""
+                for j in (i + 1)...(i + Int(message[i])) { label.append(Character(UnicodeScalar(message[j]))) }
+                name.append(label)
+                i += Int(message[i]) + 1
+            }
+            print(connection.uid, direction, name.joined(separator: "."))
+        }
+        var tracker = FlowTracker()
+        try tracker.run(file: "dns.pcap", streams: &streams)
+    }
+
+    /// From Sources/Packets/Timestamp.swift.
+    static func snippet17() async throws {
         let earlier = Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
         let later = earlier + .milliseconds(1500)   // a Timestamp
         let idle = later - earlier                  // a Duration
@@ -190,13 +232,13 @@ enum Snippets {
     }
 
     /// From Sources/Pcap/PcapFile.swift.
-    static func snippet16() async throws {
+    static func snippet18() async throws {
         var file = try PcapFile(path: "trace.pcap")
         while let length = try file.next({ meta, bytes in bytes.count }) { print(length) }
     }
 
     /// From Sources/Pcap/PcapMerge.swift.
-    static func snippet17() async throws {
+    static func snippet19() async throws {
         var merge = PcapMerge(paths: ["a.pcap", "b.pcap"])
         while true {
             do {
