@@ -148,7 +148,7 @@ public struct StreamStatistics: Sendable, Hashable {
 /// ```
 public struct StreamDemultiplexer {
     struct Route {
-        var factory: ((StreamStart) -> any StreamHandler)?
+        var factory: ((StreamStart) -> (any StreamHandler)?)?
         var datagrams: ((StreamStart, Direction, Span<UInt8>) -> Void)?
         var overflow: StreamLimits.OverflowPolicy
     }
@@ -174,11 +174,14 @@ public struct StreamDemultiplexer {
     }
 
     var tcpRoutes: [UInt16: Route] = [:]
+    var tcpFallback: Route?
     var udpRoutes: [UInt16: Route] = [:]
     var entries: [UInt64: Entry] = [:]
     /// Connections whose stream ended before the connection did (FIN both ways, RST, an
     /// overflow): their later packets start no new stream.
     var finished: Set<UInt64> = []
+    /// Connections a factory declined (a subset of ``finished``).
+    var declined: Set<UInt64> = []
     /// The limits on held data.
     public let limits: StreamLimits
     /// What the reassembly did so far.
@@ -188,10 +191,18 @@ public struct StreamDemultiplexer {
     public init(limits: StreamLimits = StreamLimits()) { self.limits = limits }
 
     /// Gives each TCP connection to `port` a handler made by `factory`, which receives its
-    /// payload in order; `overflow` says what happens when held data passes the limits.
+    /// payload in order; `overflow` says what happens when held data passes the limits. A
+    /// factory that returns `nil` declines the connection: nothing of it is held or delivered.
     public mutating func register(port: UInt16, overflow: StreamLimits.OverflowPolicy = .skipAhead,
-                                  _ factory: @escaping (StreamStart) -> any StreamHandler) {
+                                  _ factory: @escaping (StreamStart) -> (any StreamHandler)?) {
         tcpRoutes[port] = Route(factory: factory, datagrams: nil, overflow: overflow)
+    }
+
+    /// Offers every TCP connection to a port nobody registered to `factory` (which may
+    /// decline it by returning `nil`), as ``register(port:overflow:_:)`` does for one port.
+    public mutating func registerFallback(overflow: StreamLimits.OverflowPolicy = .skipAhead,
+                                          _ factory: @escaping (StreamStart) -> (any StreamHandler)?) {
+        tcpFallback = Route(factory: factory, datagrams: nil, overflow: overflow)
     }
 
     /// Hands every UDP datagram of connections to `port` to `handler` with its direction.
@@ -221,14 +232,21 @@ public struct StreamDemultiplexer {
             return
         }
         guard p.layers.contains(.tcp), p.cut != .tcp else { return }
-        if finished.contains(id) {
-            if context.payload.count > 0, !p.tcp.flags.contains(.rst) { statistics.dataAfterClose += 1 }
+        if !finished.isEmpty, finished.contains(id) {
+            if context.payload.count > 0, !p.tcp.flags.contains(.rst), declined.contains(id) == false {
+                statistics.dataAfterClose += 1
+            }
             return
         }
         if entries[id] == nil {
-            guard let route = tcpRoutes[serverPort], let factory = route.factory else { return }
+            guard let route = tcpRoutes[serverPort] ?? tcpFallback, let factory = route.factory else { return }
             let start = Self.start(context, id)
-            entries[id] = Entry(handler: factory(start), start: start, overflow: route.overflow)
+            guard let handler = factory(start) else {
+                finished.insert(id)  // declined: its later packets are not offered again
+                declined.insert(id)
+                return
+            }
+            entries[id] = Entry(handler: handler, start: start, overflow: route.overflow)
             statistics.streams += 1
         }
         // Sides by endpoint, not by the tracker's current orientation (a flip would swap it).
@@ -241,7 +259,7 @@ public struct StreamDemultiplexer {
     /// Takes one connection event: an ended connection ends its stream.
     public mutating func event(_ event: ConnectionEvent) {
         guard case let .ended(c) = event else { return }
-        finished.remove(c.id)
+        if !finished.isEmpty, finished.remove(c.id) != nil { declined.remove(c.id) }
         guard entries[c.id] != nil else { return }
         finish(c.id, .connectionEnded(c.endReason ?? .endOfInput))
     }
