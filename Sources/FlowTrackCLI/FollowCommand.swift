@@ -38,6 +38,10 @@ public struct FollowCommand: ParsableCommand {
     @Option(help: "The connection's endpoints, 'ADDRESS:PORT ADDRESS:PORT' in either order ([v6]:port for IPv6).")
     public var tuple: String?
 
+    /// Every connection.
+    @Flag(help: "Print every TCP connection of the capture, one block each, in the order they started.")
+    public var all = false
+
     /// Output format.
     @Option(help: "Output format: ascii (default), hex, raw or json.")
     public var format: String = "ascii"
@@ -56,8 +60,8 @@ public struct FollowCommand: ParsableCommand {
 
     /// Validates options.
     public func validate() throws {
-        if [uid, communityID, tuple].compactMap({ $0 }).count != 1 {
-            throw ValidationError("give exactly one of --uid, --community-id and --tuple")
+        if [uid, communityID, tuple].compactMap({ $0 }).count + (all ? 1 : 0) != 1 {
+            throw ValidationError("give exactly one of --uid, --community-id, --tuple and --all")
         }
         if !["ascii", "hex", "raw", "json"].contains(format) {
             throw ValidationError("--format must be ascii, hex, raw or json (got '\(format)')")
@@ -81,6 +85,7 @@ public struct FollowCommand: ParsableCommand {
 
     /// Whether `start` is the connection asked for.
     func wanted(_ start: StreamStart) -> Bool {
+        if all { return true }
         if let uid { return start.uid == uid }
         if let communityID {
             return CommunityID.v1(ipProtocol: 6, source: start.originator, destination: start.responder) == communityID
@@ -89,10 +94,10 @@ public struct FollowCommand: ParsableCommand {
         return (start.originator == a && start.responder == b) || (start.originator == b && start.responder == a)
     }
 
-    /// The printed stream, collected while the capture is read.
+    /// One connection's printed stream, collected while the capture is read.
     final class Printout {
+        var header = ""
         var text = ""
-        var found = false
         var offsets = [0, 0]
     }
 
@@ -156,14 +161,14 @@ public struct FollowCommand: ParsableCommand {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = !ignoreChecksums
         configuration.uidSeed = seed
-        let printout = Printout()
+        var printouts: [Printout] = []
         var streams = StreamDemultiplexer()
-        var header = ""
         let format = self.format
         streams.registerFallback { start in
-            guard !printout.found, wanted(start) else { return nil }
-            printout.found = true
-            header = "Node 0: \(start.originator)\nNode 1: \(start.responder)\n"
+            guard all || printouts.isEmpty, wanted(start) else { return nil }
+            let printout = Printout()
+            printout.header = "Node 0: \(start.originator)\nNode 1: \(start.responder)\n"
+            printouts.append(printout)
             return Printer(printout: printout, format: format)
         }
         var tracker = FlowTracker(configuration: configuration)
@@ -174,15 +179,17 @@ public struct FollowCommand: ParsableCommand {
             err.writeError("\(file): \(error)")
             return ExitStatus(error)
         }
-        guard printout.found else {
+        guard !printouts.isEmpty || all else {
             err.writeError("no TCP connection in \(file) matches \(uid.map { "uid " + $0 } ?? communityID.map { "Community ID " + $0 } ?? "tuple " + (tuple ?? ""))")
             return .failure
         }
-        if format == "json" {
-            out.write(printout.text)
-        } else {
-            let rule = String(repeating: "=", count: 67) + "\n"
-            out.write(rule + "Follow: tcp,\(format)\n" + header + printout.text + rule)
+        for printout in printouts {
+            if format == "json" {
+                out.write(printout.text)
+            } else {
+                let rule = String(repeating: "=", count: 67) + "\n"
+                out.write(rule + "Follow: tcp,\(format)\n" + printout.header + printout.text + rule)
+            }
         }
         return .success
     }
