@@ -176,6 +176,7 @@ public struct StreamDemultiplexer {
     var tcpRoutes: [UInt16: Route] = [:]
     var tcpFallback: Route?
     var udpRoutes: [UInt16: Route] = [:]
+    var udpFallback: Route?
     var entries: [UInt64: Entry] = [:]
     /// Connections whose stream ended before the connection did (FIN both ways, RST, an
     /// overflow): their later packets start no new stream.
@@ -210,6 +211,11 @@ public struct StreamDemultiplexer {
         udpRoutes[port] = Route(factory: nil, datagrams: handler, overflow: .skipAhead)
     }
 
+    /// Hands every UDP datagram of connections to ports nobody registered to `handler`.
+    public mutating func registerDatagramFallback(_ handler: @escaping (StreamStart, Direction, Span<UInt8>) -> Void) {
+        udpFallback = Route(factory: nil, datagrams: handler, overflow: .skipAhead)
+    }
+
     /// The connection a context belongs to, oriented as the tracker sees it now.
     static func start(_ context: borrowing PacketContext, _ id: UInt64) -> StreamStart {
         let p = context.packet
@@ -226,7 +232,7 @@ public struct StreamDemultiplexer {
         let p = context.packet
         let serverPort = direction == .original ? p.destinationPort : p.sourcePort
         if p.layers.contains(.udp) {
-            guard context.payload.count > 0, let route = udpRoutes[serverPort], let handler = route.datagrams else { return }
+            guard context.payload.count > 0, let route = udpRoutes[serverPort] ?? udpFallback, let handler = route.datagrams else { return }
             statistics.datagrams += 1
             handler(Self.start(context, id), direction, context.payload)
             return

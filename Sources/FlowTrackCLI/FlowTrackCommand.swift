@@ -16,7 +16,7 @@ public struct FlowTrackCommand: ParsableCommand {
               flowtrack packets trace.pcap --stats
             """,
         version: "0.1.0",
-        subcommands: [ConnCommand.self, PortsCommand.self, ExtractCommand.self, FollowCommand.self, TunnelsCommand.self, LiveCommand.self, InterfacesCommand.self,
+        subcommands: [ConnCommand.self, PortsCommand.self, ExtractCommand.self, FollowCommand.self, StreamsCommand.self, TunnelsCommand.self, LiveCommand.self, InterfacesCommand.self,
                       PacketsCommand.self])
 
     /// Creates the root command.

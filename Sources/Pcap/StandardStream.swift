@@ -38,6 +38,25 @@ public enum StandardStream {
         return .success(fd)
     }
 
+    /// Opens a file for appending (creating it if needed); its descriptor, or the system's reason.
+    public static func append(_ path: String) -> Result<Int32, CaptureError> {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return .failure(.writeFailed(path: path, message: String(cString: strerror(errno)))) }
+        return .success(fd)
+    }
+
+    /// Creates a directory (and any missing parents); `nil` on success, else the system's reason.
+    public static func makeDirectory(_ path: String) -> CaptureError? {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part + "/"
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                return .writeFailed(path: path, message: String(cString: strerror(errno)))
+            }
+        }
+        return nil
+    }
+
     /// Closes a descriptor from ``create(_:)``.
     public static func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
 
@@ -63,4 +82,12 @@ extension StandardStream {
 
     /// Whether the process runs as root (effective user 0). The corresponding C function is `geteuid()`.
     public static var isRoot: Bool { geteuid() == 0 }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the bytes of `span` with one copy (a `memcpy`), where a loop over the span's
+    /// elements would append them one at a time. Kept here with the other unsafe code.
+    public mutating func append(copying span: Span<UInt8>) {
+        unsafe span.withUnsafeBufferPointer { unsafe append(contentsOf: $0) }
+    }
 }

@@ -1,0 +1,243 @@
+import ArgumentParser
+import FlowTrack
+
+/// `flowtrack streams`: every TCP connection's payload, one file per direction, like tcpflow.
+public struct StreamsCommand: ParsableCommand {
+    /// The command's help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "streams",
+        abstract: "Write each direction of each TCP connection (and each UDP flow) to a file, like tcpflow.",
+        discussion: """
+            Files are named as tcpflow names them, the sender first, addresses and ports \
+            zero-padded (010.000.000.001.49152-010.000.000.002.00080), followed by the \
+            connection's uid, so that a 4-tuple reused by several connections gives several \
+            files; UDP flows get a .udp suffix and hold their datagrams one after another. \
+            Next to them, UID.json summarises each connection: its endpoints, the bytes \
+            written and missing each way, and why its stream ended. A hole the capture missed \
+            is left out (--holes skip, the default) or written as zeros (--holes zero, as \
+            tcpflow does).
+
+            EXAMPLES:
+              flowtrack streams trace.pcap -o flows/
+              flowtrack streams trace.pcap -o flows/ --port 80 --holes zero
+            """)
+
+    /// The capture file.
+    @Argument(help: "Capture file (pcap or pcapng).")
+    public var file: String
+
+    /// Output directory.
+    @Option(name: .shortAndLong, help: "Directory for the files (created if missing).")
+    public var output: String
+
+    /// Only this server port.
+    @Option(help: "Only connections to this server port.")
+    public var port: UInt16?
+
+    /// Holes.
+    @Option(help: "Holes in a stream: skip (leave them out, default) or zero (write zeros, as tcpflow).")
+    public var holes: String = "skip"
+
+    /// Whether UDP is written too.
+    @Flag(name: .customLong("no-udp"), help: "Leave UDP flows out.")
+    public var noUDP = false
+
+    /// Whether checksums are ignored.
+    @Flag(name: [.customShort("C"), .customLong("ignore-checksums")],
+          help: "Do not verify checksums (captures with offloaded checksums).")
+    public var ignoreChecksums = false
+
+    /// Uid seed.
+    @Option(help: "Seed for connection uids, as given to conn.")
+    public var seed: UInt64?
+
+    /// Creates the command.
+    public init() {}
+
+    /// Validates options.
+    public func validate() throws {
+        if holes != "skip" && holes != "zero" { throw ValidationError("--holes must be skip or zero (got '\(holes)')") }
+    }
+
+    /// Runs against standard output and standard error.
+    public func run() throws {
+        try runWithStandardStreams { out, err in execute(out: &out, err: &err) }
+    }
+
+    /// tcpflow's name for an endpoint: each IPv4 octet as 3 digits (IPv6 as written), the port as 5.
+    static func flowName(_ e: Endpoint) -> String {
+        func pad(_ v: Int, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let address = e.address.isIPv4 ? e.address.description.split(separator: ".").map { pad(Int($0) ?? 0, 3) }.joined(separator: ".")
+            : e.address.description
+        return address + "." + pad(Int(e.port), 5)
+    }
+
+    /// The files being written: each one's bytes are collected in memory and written with one
+    /// open, write and close when its stream ends, or sooner when it passes 1 MiB or all
+    /// buffers together pass 64 MiB (then every buffer is written out). Few system calls per
+    /// file, and never more than one descriptor open.
+    final class Files {
+        let directory: String
+        let perFile = 1 << 20, total = 64 << 20
+        /// Collected bytes and file names, by a number per file (cheaper to hash than the name).
+        var buffers: [Int: [UInt8]] = [:]
+        var names: [Int: String] = [:]
+        var buffered = 0
+        var created: Set<Int> = []
+        var nextNumber = 0
+        var failure: CaptureError?
+
+        init(directory: String) { self.directory = directory }
+
+        /// A number for the file `name`, to write to.
+        func file(_ name: String) -> Int {
+            nextNumber += 1
+            names[nextNumber] = name
+            return nextNumber
+        }
+
+        /// Appends `bytes` to file `number`.
+        func write(_ bytes: Span<UInt8>, to number: Int) {
+            guard failure == nil, bytes.count > 0 else { return }
+            buffers[number, default: []].append(copying: bytes)
+            buffered += bytes.count
+            if buffers[number]!.count >= perFile { flush(number) }
+            if buffered > total { closeAll() }  // everything out at once: amortised, no search for the largest
+        }
+
+        /// Writes out what file `number` has collected (creating the file the first time).
+        func flush(_ number: Int) {
+            guard let buffer = buffers.removeValue(forKey: number) else { return }
+            buffered -= buffer.count
+            guard failure == nil, let name = names[number] else { return }
+            let path = directory + "/" + name
+            switch created.contains(number) ? StandardStream.append(path) : StandardStream.create(path) {
+            case let .success(fd):
+                created.insert(number)
+                if !StandardStream.write(buffer, to: fd) { failure = .writeFailed(path: path, message: "write failed") }
+                StandardStream.close(fd)
+            case let .failure(error):
+                failure = error
+            }
+        }
+
+        /// File `number` is complete.
+        func close(_ number: Int) {
+            flush(number)
+            created.remove(number)
+            names.removeValue(forKey: number)
+        }
+
+        /// Writes out everything.
+        func closeAll() {
+            for number in Array(buffers.keys) { flush(number) }
+        }
+    }
+
+    /// Writes one connection's two directions and its summary.
+    struct Writer: StreamHandler {
+        let files: Files
+        let start: StreamStart
+        let zeroHoles: Bool
+        var names: [String]
+        var numbers: [Int]
+        var written = [0, 0], missing = [0, 0]
+
+        init(files: Files, start: StreamStart, zeroHoles: Bool) {
+            self.files = files
+            self.start = start
+            self.zeroHoles = zeroHoles
+            let o = StreamsCommand.flowName(start.originator), r = StreamsCommand.flowName(start.responder)
+            names = [o + "-" + r + "-" + start.uid, r + "-" + o + "-" + start.uid]
+            numbers = [files.file(names[0]), files.file(names[1])]
+        }
+
+        mutating func receive(_ bytes: Span<UInt8>, from direction: Direction) {
+            let side = direction == .original ? 0 : 1
+            files.write(bytes, to: numbers[side])
+            written[side] += bytes.count
+        }
+
+        mutating func gap(_ length: Int, in direction: Direction) {
+            let side = direction == .original ? 0 : 1
+            missing[side] += length
+            if zeroHoles {
+                files.write(Array(repeating: 0, count: length).span, to: numbers[side])
+                written[side] += length
+            }
+        }
+
+        mutating func end(_ reason: StreamEnd) {
+            files.close(numbers[0])
+            files.close(numbers[1])
+            let ended: String
+            switch reason {
+            case .closed: ended = "closed"
+            case .reset: ended = "reset"
+            case let .connectionEnded(r): ended = r.description
+            case .bufferOverflow: ended = "buffer_overflow"
+            }
+            let summary = "{\"uid\":\"\(start.uid)\",\"proto\":\"tcp\",\"orig\":\"\(start.originator)\",\"resp\":\"\(start.responder)\","
+                + "\"orig_file\":\"\(names[0])\",\"resp_file\":\"\(names[1])\",\"orig_bytes\":\(written[0]),\"resp_bytes\":\(written[1]),"
+                + "\"orig_missing\":\(missing[0]),\"resp_missing\":\(missing[1]),\"end\":\"\(ended)\"}\n"
+            let json = files.file(start.uid + ".json")
+            files.write(Array(summary.utf8).span, to: json)
+            files.close(json)
+        }
+    }
+
+    /// Runs the command, writing to the given sinks, and returns the exit status.
+    public func execute(out: inout some TextSink, err: inout some TextSink) -> ExitStatus {
+        if let failure = StandardStream.makeDirectory(output) {
+            err.writeError("\(failure)")
+            return .failure
+        }
+        var configuration = TrackerConfiguration()
+        configuration.verifyChecksums = !ignoreChecksums
+        configuration.uidSeed = seed
+        let files = Files(directory: output)
+        var streams = StreamDemultiplexer()
+        let zero = holes == "zero", port = self.port
+        let factory = { (start: StreamStart) -> (any StreamHandler)? in
+            Writer(files: files, start: start, zeroHoles: zero)
+        }
+        if let port { streams.register(port: port, factory) } else { streams.registerFallback(factory) }
+        var udpFlows: [UInt64: [Int]] = [:]
+        if !noUDP {
+            let datagrams = { (start: StreamStart, direction: Direction, bytes: Span<UInt8>) in
+                let o = Self.flowName(start.originator), r = Self.flowName(start.responder)
+                let numbers = udpFlows[start.connectionID]
+                    ?? [files.file(o + "-" + r + "-" + start.uid + ".udp"), files.file(r + "-" + o + "-" + start.uid + ".udp")]
+                udpFlows[start.connectionID] = numbers
+                files.write(bytes, to: numbers[direction == .original ? 0 : 1])
+            }
+            if let port { streams.registerDatagrams(port: port, datagrams) } else { streams.registerDatagramFallback(datagrams) }
+        }
+        var tracker = FlowTracker(configuration: configuration)
+        do throws(CaptureError) {
+            try tracker.run(file: file, streams: &streams) { event in
+                if case let .ended(c) = event, let names = udpFlows.removeValue(forKey: c.id) {
+                    files.close(names[0])
+                    files.close(names[1])
+                }
+            }
+            tracker.finish { streams.event($0) }
+        } catch {
+            files.closeAll()
+            err.writeError("\(file): \(error)")
+            return ExitStatus(error)
+        }
+        files.closeAll()
+        if let failure = files.failure {
+            err.writeError("\(failure)")
+            return .failure
+        }
+        let s = streams.statistics
+        err.write("flowtrack: \(s.streams) TCP streams, \(s.datagrams) UDP datagrams, \(s.deliveredBytes) bytes written, "
+                  + "\(s.gapBytes) missing, \(s.overflows) buffer overflows\n")
+        return .success
+    }
+}
