@@ -33,3 +33,67 @@ import Testing
         #expect(gapSummary["orig_missing"] as? Int == 100 && gapSummary["orig_bytes"] as? Int == 300 && gapSummary["end"] as? String == "closed")
     }
 }
+
+/// 100,000 connections, each leaving a hole at the start of its data and sending 1,400 bytes
+/// behind it (140 MB held if nothing bounded it): the held bytes never pass the limit, the
+/// overflows are counted, and every stream still ends.
+@Suite struct StreamAttackTests {
+    static func holes(connections: Int) -> String {
+        let path = Paths.temporary("holes.pcap")
+        let writer = try! PcapWriter(path: path, linkType: .ethernet)
+        var f = [UInt8](repeating: 0, count: 54)
+        f[12] = 8; f[14] = 0x45; f[22] = 64; f[23] = 6; f[46] = 0x50
+        var data = f + [UInt8](repeating: UInt8(ascii: "x"), count: 1400)
+        var time: Int64 = 0
+        func put(_ frame: inout [UInt8], from client: Bool, _ i: Int, seq: UInt32, ack: UInt32, flags: UInt8) {
+            let length = frame.count - 14
+            frame[16] = UInt8(length >> 8); frame[17] = UInt8(length & 0xFF)
+            let c: [UInt8] = [10, UInt8(i >> 16), UInt8((i >> 8) & 0xFF), UInt8(i & 0xFF)], s: [UInt8] = [192, 0, 2, 80]
+            let (src, dst) = client ? (c, s) : (s, c)
+            for k in 0..<4 { frame[26 + k] = src[k]; frame[30 + k] = dst[k] }
+            let (sp, dp): (UInt16, UInt16) = client ? (40000, 80) : (80, 40000)
+            frame[34] = UInt8(sp >> 8); frame[35] = UInt8(sp & 0xFF); frame[36] = UInt8(dp >> 8); frame[37] = UInt8(dp & 0xFF)
+            for k in 0..<4 { frame[38 + k] = UInt8((seq >> (24 - 8 * UInt32(k))) & 0xFF); frame[42 + k] = UInt8((ack >> (24 - 8 * UInt32(k))) & 0xFF) }
+            frame[47] = flags
+            time += 1000
+            writer.write(PacketMetadata(timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: time),
+                                        capturedLength: frame.count, wireLength: frame.count), bytes: frame)
+        }
+        for i in 0..<connections {
+            put(&f, from: true, i, seq: 1000, ack: 0, flags: 0x02)
+            put(&f, from: false, i, seq: 5000, ack: 1001, flags: 0x12)
+            put(&f, from: true, i, seq: 1001, ack: 5001, flags: 0x10)
+            put(&data, from: true, i, seq: 1001 + 1000, ack: 5001, flags: 0x18)  // 1000 bytes never sent
+        }
+        try! writer.flush()
+        return path
+    }
+
+    @Test func heldDataStaysWithinTheLimitUnderAttack() throws {
+        let path = Self.holes(connections: 100_000)
+        let limit = 16 << 20
+        var ended = 0, gaps = 0
+        struct Counter: StreamHandler {
+            let onEnd: (Int) -> Void
+            var gaps = 0
+            mutating func receive(_ bytes: Span<UInt8>, from direction: Direction) {}
+            mutating func gap(_ length: Int, in direction: Direction) { gaps += length }
+            mutating func end(_ reason: StreamEnd) { onEnd(gaps) }
+        }
+        var streams = StreamDemultiplexer(limits: StreamLimits(perDirection: 1 << 20, total: limit))
+        streams.register(port: 80) { _ in Counter(onEnd: { ended += 1; gaps += $0 }) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var configuration = TrackerConfiguration()
+        configuration.verifyChecksums = false
+        var tracker = FlowTracker(configuration: configuration)
+        try tracker.run(file: path, streams: &streams)
+        tracker.finish { streams.event($0) }
+        let s = streams.statistics
+        print("holes: 100000 connections, 140 MB behind holes, limit 16 MiB: peak held \(s.peakHeldBytes / 1024) KiB, "
+              + "\(s.overflows) overflows, \(clock.now - started)")
+        #expect(s.streams == 100_000 && ended == 100_000)
+        #expect(s.peakHeldBytes <= limit && s.overflows > 0)
+        #expect(s.heldBytes == 0 && gaps == 100_000 * 1000, "every hole reported once the data is given up on")
+    }
+}
