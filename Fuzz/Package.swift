@@ -14,6 +14,8 @@ let package = Package(
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "FuzzTracker", dependencies: ["FuzzSupport", .product(name: "FlowTrack", package: "main")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzStreams", dependencies: ["FuzzSupport", .product(name: "FlowTrack", package: "main")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],
     swiftLanguageModes: [.v6]
 )

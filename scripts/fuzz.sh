@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/) with -sanitize=fuzzer,address and runs one.
-# usage: scripts/fuzz.sh decoder|tracker [RUNS] [extra libFuzzer flags…]
+# usage: scripts/fuzz.sh decoder|tracker|streams [RUNS] [extra libFuzzer flags…]
 #   RUNS defaults to 10000000 executions. Seeds come from Fixtures/ and the pcaps in $FLOWTRACK_CORPUS
 #   (default ../shared/corpus/pcaps, the development corpus, when it exists);
 #   findings go to Fuzz/findings/<target>/ (crash-*, timeout-*, leak-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?decoder or tracker}; shift
+target=${1:?decoder, tracker or streams}; shift
 runs=${1:-10000000}; shift || true
-case "$target" in decoder) exe=FuzzDecoder ;; tracker) exe=FuzzTracker ;; *) echo "unknown target $target" >&2; exit 2 ;; esac
+case "$target" in decoder) exe=FuzzDecoder ;; tracker) exe=FuzzTracker ;; streams) exe=FuzzStreams ;; *) echo "unknown target $target" >&2; exit 2 ;; esac
 work=$(mktemp -d /tmp/flowtrack-fuzz-XXXXXX)
 corpus=${FLOWTRACK_CORPUS:-../shared/corpus/pcaps}
 extra=(); [ -d "$corpus" ] && extra=("$corpus"/*)

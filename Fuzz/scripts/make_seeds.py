@@ -45,6 +45,21 @@ def main():
     out = sys.argv[1]
     os.makedirs(os.path.join(out, "decoder"), exist_ok=True)
     os.makedirs(os.path.join(out, "tracker"), exist_ok=True)
+    os.makedirs(os.path.join(out, "streams"), exist_ok=True)
+    # streams: [limits][control][seq delta][ack delta][length]… (FuzzStreams.swift): a handshake,
+    # data both ways, a hole, a retransmission, FINs.
+    SYN, ACK, FIN, PSH = 0x10, 0x80, 0x08, 0x40
+    seeds = {
+        "handshake-data-fin": [(0, SYN, 0, 0, 0), (1, SYN | ACK, 0, 1, 0), (0, ACK, 1, 0, 0), (0, PSH | ACK, 0, 0, 100),
+                               (1, PSH | ACK, 0, 7, 50), (0, FIN | ACK, 7, 4, 0), (1, FIN | ACK, 4, 1, 0)],
+        "hole-then-fill": [(0, SYN, 0, 0, 0), (0, PSH | ACK, 10, 0, 60), (0, PSH | ACK, -10, 0, 160), (1, ACK, 0, 20, 0)],
+    }
+    for name, segments in seeds.items():
+        blob = bytearray([0x10])
+        for side, flags, dseq, dack, length in segments:
+            blob += bytes([side | flags, dseq & 0xFF, dack & 0xFF, length]) + b""
+        with open(os.path.join(out, "streams", name), "wb") as f:
+            f.write(bytes(blob))
     n = 0
     for path in sys.argv[2:]:
         linktype, recs = records(path)

@@ -10,6 +10,15 @@ public struct StreamStart: Sendable, Hashable {
     public let responder: Endpoint
     /// TCP or UDP.
     public let transport: TransportProtocol
+
+    /// A connection as a stream handler sees it (for ``StreamDemultiplexer/segment(_:sequence:acknowledgment:flags:from:of:)``).
+    public init(connectionID: UInt64, uid: String, originator: Endpoint, responder: Endpoint, transport: TransportProtocol) {
+        self.connectionID = connectionID
+        self.uid = uid
+        self.originator = originator
+        self.responder = responder
+        self.transport = transport
+    }
 }
 
 /// Why a stream ended.
@@ -238,36 +247,54 @@ public struct StreamDemultiplexer {
             return
         }
         guard p.layers.contains(.tcp), p.cut != .tcp else { return }
+        let start: StreamStart
+        if let known = entries[id]?.start {
+            start = known
+        } else {
+            // Nothing is made (not even the uid) for a connection nobody listens to.
+            guard tcpRoutes[serverPort] != nil || tcpFallback != nil || finished.contains(id) else { return }
+            start = Self.start(context, id)
+        }
+        segment(context.payload, sequence: p.tcp.sequence, acknowledgment: p.tcp.acknowledgment, flags: p.tcp.flags,
+                from: Endpoint(p.source, p.sourcePort), of: start)
+    }
+
+    /// Takes one TCP segment of a connection the caller tracks itself (for programs that
+    /// decode packets on their own; ``packet(_:)`` does this for a ``FlowTracker``): the
+    /// handler is made at the connection's first segment from the factory registered for
+    /// `connection.responder`'s port, and `sender` says which side sent it.
+    public mutating func segment(_ payload: Span<UInt8>, sequence: UInt32, acknowledgment: UInt32, flags: TCPFlags,
+                                 from sender: Endpoint, of connection: StreamStart) {
+        let id = connection.connectionID
         if !finished.isEmpty, finished.contains(id) {
-            if context.payload.count > 0, !p.tcp.flags.contains(.rst), declined.contains(id) == false {
-                statistics.dataAfterClose += 1
-            }
+            if payload.count > 0, !flags.contains(.rst), declined.contains(id) == false { statistics.dataAfterClose += 1 }
             return
         }
         if entries[id] == nil {
-            guard let route = tcpRoutes[serverPort] ?? tcpFallback, let factory = route.factory else { return }
-            let start = Self.start(context, id)
-            guard let handler = factory(start) else {
-                finished.insert(id)  // declined: its later packets are not offered again
+            guard let route = tcpRoutes[connection.responder.port] ?? tcpFallback, let factory = route.factory else { return }
+            guard let handler = factory(connection) else {
+                finished.insert(id)
                 declined.insert(id)
                 return
             }
-            entries[id] = Entry(handler: handler, start: start, overflow: route.overflow)
+            entries[id] = Entry(handler: handler, start: connection, overflow: route.overflow)
             statistics.streams += 1
         }
-        // Sides by endpoint, not by the tracker's current orientation (a flip would swap it).
-        let sender = Endpoint(p.source, p.sourcePort)
-        let side = sender == entries[id]!.start.originator ? 0 : 1
-        segment(id, side: side, context.payload, sequence: p.tcp.sequence, flags: p.tcp.flags,
-                acknowledgment: p.tcp.acknowledgment)
+        segment(id, side: sender == entries[id]!.start.originator ? 0 : 1, payload, sequence: sequence, flags: flags,
+                acknowledgment: acknowledgment)
+    }
+
+    /// Ends the stream of connection `id` (its connection ended for `reason`).
+    public mutating func end(connection id: UInt64, reason: EndReason) {
+        if !finished.isEmpty, finished.remove(id) != nil { declined.remove(id) }
+        guard entries[id] != nil else { return }
+        finish(id, .connectionEnded(reason))
     }
 
     /// Takes one connection event: an ended connection ends its stream.
     public mutating func event(_ event: ConnectionEvent) {
         guard case let .ended(c) = event else { return }
-        if !finished.isEmpty, finished.remove(c.id) != nil { declined.remove(c.id) }
-        guard entries[c.id] != nil else { return }
-        finish(c.id, .connectionEnded(c.endReason ?? .endOfInput))
+        end(connection: c.id, reason: c.endReason ?? .endOfInput)
     }
 
     // MARK: Reassembly
