@@ -287,6 +287,46 @@ let benchmarks: @Sendable () -> Void = {
         while let _ = try await iterator.next() { count += 1 }
         blackHole(count)
     }
+
+    // TCP reassembly per segment (StreamDemultiplexer.segment): 1,000-byte segments of 64
+    // connections, in order (delivered straight from the buffer), or each pair swapped (the
+    // first held, copied, then delivered behind the second).
+    for outOfOrder in [false, true] {
+        Benchmark(
+            "Stream reassembly, \(outOfOrder ? "out of order (pairs swapped)" : "in order") (per segment)",
+            configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .kilo,
+                                 maxDuration: .seconds(10))
+        ) { benchmark in
+            struct Sink: StreamHandler {
+                var bytes = 0
+                mutating func receive(_ bytes: Span<UInt8>, from direction: Direction) { self.bytes &+= bytes.count }
+            }
+            var streams = StreamDemultiplexer()
+            streams.register(port: 80) { _ in Sink() }
+            let server = Endpoint(IPAddress("192.0.2.80")!, 80)
+            let connections = (0..<64).map { k in
+                StreamStart(connectionID: UInt64(k), uid: "C\(k)", originator: Endpoint(IPAddress("10.0.0.\(k + 1)")!, 40000),
+                            responder: server, transport: .tcp)
+            }
+            let payload = [UInt8](repeating: 0x61, count: 1000)
+            var next = [UInt32](repeating: 1, count: 64)
+            for c in connections {
+                streams.segment(payload.span.extracting(0..<0), sequence: 0, acknowledgment: 0, flags: .syn, from: c.originator, of: c)
+            }
+            var i = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let k = i & 63, c = connections[k]
+                var sequence = next[k]
+                if outOfOrder { sequence = (i >> 6) & 1 == 0 ? sequence &+ 1000 : sequence &- 1000 }
+                streams.segment(payload.span, sequence: sequence, acknowledgment: 1, flags: [.ack, .psh], from: c.originator, of: c)
+                next[k] = next[k] &+ 1000
+                i += 1
+            }
+            benchmark.stopMeasurement()
+            blackHole(streams.statistics.deliveredBytes)
+        }
+    }
 }
 
 @MainActor func mainActorEvents() async throws -> Int {
