@@ -4,7 +4,9 @@ public struct StreamStart: Sendable, Hashable {
     public let connectionID: UInt64
     /// The connection's uid (`Connection.uid`).
     public let uid: String
-    /// The side that sent the connection's first packet, as the tracker oriented it.
+    /// The originator as the tracker oriented the connection at its first packet. A later
+    /// flip (Zeek's `^h`, when the first packet seen was a SYN-ACK) does not turn the stream
+    /// around: its `.original` direction stays this side's.
     public let originator: Endpoint
     /// The other side: its port is the one the handler was registered for.
     public let responder: Endpoint
