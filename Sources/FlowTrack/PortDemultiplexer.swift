@@ -6,18 +6,20 @@
 /// `Connection.server`), else to the fallback, in packet order. Connections that
 /// match nothing are counted per port.
 ///
-/// Count HTTP connections by state:
+/// Count the web connections (ports 80 to 89) and the connections to every other server port:
 ///
 /// ```swift
-/// var states: [ConnState: Int] = [:]
 /// var demux = PortDemultiplexer()
-/// demux.register(.tcp, port: 80) { event in
-///     if case let .ended(c) = event { states[c.connState, default: 0] += 1 }
+/// var web = 0
+/// var others: [UInt16: Int] = [:]
+/// demux.register(.tcp, ports: 80...89) { event in if case .ended = event { web += 1 } }
+/// demux.registerFallback { event in
+///     if case let .ended(c) = event { others[c.server.port, default: 0] += 1 }
 /// }
 /// var tracker = FlowTracker()
 /// try tracker.run(file: "trace.pcap") { demux.dispatch($0) }
 /// tracker.finish { demux.dispatch($0) }
-/// print(states)   // [SF: 41, S0: 3, REJ: 2]
+/// print(web, "web connections;", others.count, "other server ports")
 /// ```
 ///
 /// ``stream(_:ports:)`` gives the same events for a port as an `AsyncSequence`.

@@ -46,14 +46,8 @@ public struct FollowCommand: ParsableCommand {
     @Option(help: "Output format: ascii (default), hex, raw or json.")
     public var format: String = "ascii"
 
-    /// Whether checksums are ignored.
-    @Flag(name: [.customShort("C"), .customLong("ignore-checksums")],
-          help: "Do not verify checksums (captures with offloaded checksums).")
-    public var ignoreChecksums = false
-
-    /// Uid seed.
-    @Option(help: "Seed for connection uids, as given to conn.")
-    public var seed: UInt64?
+    /// Checksums and the uid seed.
+    @OptionGroup public var options: StreamCommandOptions
 
     /// Creates the command.
     public init() {}
@@ -158,9 +152,7 @@ public struct FollowCommand: ParsableCommand {
 
     /// Runs the command, writing to the given sinks, and returns the exit status.
     public func execute(out: inout some TextSink, err: inout some TextSink) -> ExitStatus {
-        var configuration = TrackerConfiguration()
-        configuration.verifyChecksums = !ignoreChecksums
-        configuration.uidSeed = seed
+        let configuration = options.configuration
         var printouts: [Printout] = []
         var streams = StreamDemultiplexer()
         let format = self.format

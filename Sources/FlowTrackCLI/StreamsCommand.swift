@@ -42,14 +42,8 @@ public struct StreamsCommand: ParsableCommand {
     @Flag(name: .customLong("no-udp"), help: "Leave UDP flows out.")
     public var noUDP = false
 
-    /// Whether checksums are ignored.
-    @Flag(name: [.customShort("C"), .customLong("ignore-checksums")],
-          help: "Do not verify checksums (captures with offloaded checksums).")
-    public var ignoreChecksums = false
-
-    /// Uid seed.
-    @Option(help: "Seed for connection uids, as given to conn.")
-    public var seed: UInt64?
+    /// Checksums and the uid seed.
+    @OptionGroup public var options: StreamCommandOptions
 
     /// Creates the command.
     public init() {}
@@ -195,9 +189,7 @@ public struct StreamsCommand: ParsableCommand {
             err.writeError("\(failure)")
             return .failure
         }
-        var configuration = TrackerConfiguration()
-        configuration.verifyChecksums = !ignoreChecksums
-        configuration.uidSeed = seed
+        let configuration = options.configuration
         let files = Files(directory: output)
         var streams = StreamDemultiplexer()
         let zero = holes == "zero", port = self.port

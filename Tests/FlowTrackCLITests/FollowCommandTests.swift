@@ -18,16 +18,7 @@ import Testing
     }
 
     static func tshark(_ name: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tshark", "-r", Paths.fixture(name), "-q", "-z", "follow,tcp,raw,0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try runProcess("/usr/bin/env", ["tshark", "-r", Paths.fixture(name), "-q", "-z", "follow,tcp,raw,0"]).out
     }
 
     @Test(arguments: [("st-reorder.pcap", "10.7.0.1:40100 10.7.0.2:80"), ("st-gap.pcap", "10.7.0.2:80,10.7.0.1:40101"),
