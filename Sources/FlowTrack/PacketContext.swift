@@ -76,22 +76,34 @@ extension FlowTracker {
         packets packetHandler: (borrowing PacketContext) throws(HandlerError) -> Void,
         events eventHandler: (ConnectionEvent) throws(HandlerError) -> Void
     ) throws(RunError<HandlerError>) {
-        func open() throws(RunError<HandlerError>) -> PcapFile {
-            do throws(CaptureError) { return try PcapFile(path: path, filter: filter) } catch { throw .capture(error) }
+        try run(files: [path], filter: filter, stop: stop, packets: packetHandler, events: eventHandler)
+    }
+
+    /// Reads several capture files as one capture (merged by timestamp, as
+    /// `run(files:filter:progress:stop:failure:_:)` reads them), handing every packet to
+    /// `packets` and every event to `events` as the one-file form does. A file that cannot be
+    /// read ends the run with ``RunError/capture(_:)`` (the packets before it were handled).
+    public mutating func run<HandlerError: Error>(
+        files paths: [String], filter: String? = nil, stop: CaptureStop = CaptureStop(),
+        packets packetHandler: (borrowing PacketContext) throws(HandlerError) -> Void,
+        events eventHandler: (ConnectionEvent) throws(HandlerError) -> Void
+    ) throws(RunError<HandlerError>) {
+        var merge = PcapMerge(paths: paths, filter: filter)
+        var decoders: [PacketDecoder?] = []
+        for type in merge.linkTypes {
+            guard let type else { decoders.append(nil); continue }
+            guard let decoder = try? PacketDecoder(linkType: type, verifyChecksums: configuration.verifyChecksums) else {
+                throw .capture(.unsupportedLinkType(linkType: type, name: linkTypeName(type.rawValue)))
+            }
+            decoders.append(decoder)
         }
-        var file = try open()
-        let decoder: PacketDecoder
-        do throws(CaptureError) { decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums) } catch {
-            throw .capture(error)
-        }
-        let linkType = file.linkType
         var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
         var tracker = self.tracker
         var stats = packetStatistics
-        var count = 0
+        var counts = Array(repeating: 0, count: paths.count)
         var failure: HandlerError?
         defer {
-            stats.addLinkType(linkType, packets: count)
+            for (i, n) in counts.enumerated() where n > 0 { if let type = merge.linkTypes[i] { stats.addLinkType(type, packets: n) } }
             self.tracker = tracker
             packetStatistics = stats
             reassembler = intake.reassembler
@@ -101,31 +113,32 @@ extension FlowTracker {
             do throws(HandlerError) { try eventHandler(event) } catch { failure = error; stop.stop() }
         }
         while !stop.isStopped {
-            let read: Bool?
-            do throws(CaptureError) {
-                read = try file.next { meta, bytes in
+            let read: Int?
+            do throws(PcapMerge.SourceError) {
+                read = try merge.next { source, meta, bytes in
+                    guard let decoder = decoders[source] else { return source }
                     guard intake.take(bytes, meta, with: decoder) else {
                         intake.held(&stats)
-                        return true
+                        return source
                     }
-                    intake.track(&tracker, at: meta.timestamp, &stats, frame: bytes, events) { packet, tracker, source in
+                    intake.track(&tracker, at: meta.timestamp, &stats, frame: bytes, events) { packet, tracker, frame in
                         guard failure == nil, !stop.isStopped else { return }
                         let id = tracker.lastConnectionID
-                        let start = min(packet.payloadOffset, source.count)
-                        let end = min(start + max(0, packet.capturedPayloadLength), source.count)
+                        let start = min(packet.payloadOffset, frame.count)
+                        let end = min(start + max(0, packet.capturedPayloadLength), frame.count)
                         let context = PacketContext(
                             metadata: meta, packet: packet, connectionID: id,
                             direction: id == nil ? nil : tracker.lastFromOriginator ? .original : .reply,
-                            payload: source.extracting(start..<end), uidSalt: tracker.uidSaltValue, stopRequest: stop)
+                            payload: frame.extracting(start..<end), uidSalt: tracker.uidSaltValue, stopRequest: stop)
                         do throws(HandlerError) { try packetHandler(context) } catch { failure = error; stop.stop() }
                     }
-                    return true
+                    return source
                 }
             } catch {
-                throw .capture(error)
+                throw .capture(error.error)
             }
-            guard read != nil else { break }
-            count += 1
+            guard let source = read else { break }
+            counts[source] += 1
         }
         if let failure { throw .handler(failure) }
     }

@@ -485,8 +485,15 @@ extension FlowTracker {
     /// ``StreamDemultiplexer/event(_:)`` to end their streams too).
     public mutating func run(file path: String, filter: String? = nil, streams: inout StreamDemultiplexer,
                              events: (ConnectionEvent) -> Void = { _ in }) throws(CaptureError) {
+        try run(files: [path], filter: filter, streams: &streams, events: events)
+    }
+
+    /// Reads several capture files as one capture (merged by timestamp) through `streams`,
+    /// as ``run(file:filter:streams:events:)`` reads one.
+    public mutating func run(files paths: [String], filter: String? = nil, streams: inout StreamDemultiplexer,
+                             events: (ConnectionEvent) -> Void = { _ in }) throws(CaptureError) {
         do {
-            try run(file: path, filter: filter, packets: { streams.packet($0) }, events: { event in
+            try run(files: paths, filter: filter, packets: { streams.packet($0) }, events: { event in
                 streams.event(event)
                 events(event)
             })

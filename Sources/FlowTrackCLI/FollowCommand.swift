@@ -22,9 +22,9 @@ public struct FollowCommand: ParsableCommand {
               flowtrack follow trace.pcap --community-id '1:LQU9qZlK+B5F3KDmev6m5PMibrg='
             """)
 
-    /// The capture file.
-    @Argument(help: "Capture file (pcap or pcapng).")
-    public var file: String
+    /// The capture files.
+    @Argument(help: "Capture files (pcap or pcapng), read as one capture merged by timestamp.")
+    public var files: [String]
 
     /// A connection uid.
     @Option(help: "The connection's uid.")
@@ -165,14 +165,14 @@ public struct FollowCommand: ParsableCommand {
         }
         var tracker = FlowTracker(configuration: configuration)
         do throws(CaptureError) {
-            try tracker.run(file: file, streams: &streams)
+            try tracker.run(files: files, streams: &streams)
             tracker.finish { streams.event($0) }
         } catch {
-            err.writeError("\(file): \(error)")
+            err.writeError("\(error)")
             return ExitStatus(error)
         }
         guard !printouts.isEmpty || all else {
-            err.writeError("no TCP connection in \(file) matches \(uid.map { "uid " + $0 } ?? communityID.map { "Community ID " + $0 } ?? "tuple " + (tuple ?? ""))")
+            err.writeError("no TCP connection in \(files.joined(separator: ", ")) matches \(uid.map { "uid " + $0 } ?? communityID.map { "Community ID " + $0 } ?? "tuple " + (tuple ?? ""))")
             return .failure
         }
         for printout in printouts {

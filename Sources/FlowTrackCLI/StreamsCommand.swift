@@ -22,9 +22,9 @@ public struct StreamsCommand: ParsableCommand {
               flowtrack streams trace.pcap -o flows/ --port 80 --holes zero
             """)
 
-    /// The capture file.
-    @Argument(help: "Capture file (pcap or pcapng).")
-    public var file: String
+    /// The capture files.
+    @Argument(help: "Capture files (pcap or pcapng), read as one capture merged by timestamp.")
+    public var files: [String]
 
     /// Output directory.
     @Option(name: .shortAndLong, help: "Directory for the files (created if missing).")
@@ -190,11 +190,11 @@ public struct StreamsCommand: ParsableCommand {
             return .failure
         }
         let configuration = options.configuration
-        let files = Files(directory: output)
+        let sink = Files(directory: output)
         var streams = StreamDemultiplexer()
         let zero = holes == "zero", port = self.port
         let factory = { (start: StreamStart) -> (any StreamHandler)? in
-            Writer(files: files, start: start, zeroHoles: zero)
+            Writer(files: sink, start: start, zeroHoles: zero)
         }
         if let port { streams.register(port: port, factory) } else { streams.registerFallback(factory) }
         var udpFlows: [UInt64: [Int]] = [:]
@@ -202,28 +202,28 @@ public struct StreamsCommand: ParsableCommand {
             let datagrams = { (start: StreamStart, direction: Direction, bytes: Span<UInt8>) in
                 let o = Self.flowName(start.originator), r = Self.flowName(start.responder)
                 let numbers = udpFlows[start.connectionID]
-                    ?? [files.file(o + "-" + r + "-" + start.uid + ".udp"), files.file(r + "-" + o + "-" + start.uid + ".udp")]
+                    ?? [sink.file(o + "-" + r + "-" + start.uid + ".udp"), sink.file(r + "-" + o + "-" + start.uid + ".udp")]
                 udpFlows[start.connectionID] = numbers
-                files.write(bytes, to: numbers[direction == .original ? 0 : 1])
+                sink.write(bytes, to: numbers[direction == .original ? 0 : 1])
             }
             if let port { streams.registerDatagrams(port: port, datagrams) } else { streams.registerDatagramFallback(datagrams) }
         }
         var tracker = FlowTracker(configuration: configuration)
         do throws(CaptureError) {
-            try tracker.run(file: file, streams: &streams) { event in
+            try tracker.run(files: self.files, streams: &streams) { event in
                 if case let .ended(c) = event, let names = udpFlows.removeValue(forKey: c.id) {
-                    files.close(names[0])
-                    files.close(names[1])
+                    sink.close(names[0])
+                    sink.close(names[1])
                 }
             }
             tracker.finish { streams.event($0) }
         } catch {
-            files.closeAll()
-            err.writeError("\(file): \(error)")
+            sink.closeAll()
+            err.writeError("\(error)")
             return ExitStatus(error)
         }
-        files.closeAll()
-        if let failure = files.failure {
+        sink.closeAll()
+        if let failure = sink.failure {
             err.writeError("\(failure)")
             return .failure
         }
