@@ -8,7 +8,9 @@ Usage: scripts/compare_follow.py [--flowtrack PATH] [--max-streams N] DIR_OR_FIL
 (checksums are not verified on either side: tshark does not verify them by default).
 "Equal but for where bytes are reported missing": the same data, with FlowTrack reporting a
 hole tshark leaves unmarked (the uncaptured rest of a segment cut by the snapshot length,
-which FlowTrack counts as missing as Zeek does) or the other way round."""
+which FlowTrack counts as missing as Zeek does) or the other way round. "Split by Zeek's
+timers": FlowTrack's streams for the 4-tuple, joined, are tshark's one stream (Zeek ends a
+connection on its attempt or inactivity timer, or at a jump in time, where tshark goes on)."""
 import argparse
 import os
 import subprocess
@@ -75,7 +77,7 @@ def compare(path, flowtrack, max_streams):
     for node0, node1, chunks in mine:
         key = frozenset((normal(node0), normal(node1)))
         pool.setdefault(key, []).append((normal(node0), chunks))
-    agreed, explained, differing, unmatched = 0, 0, [], 0
+    agreed, explained, split, differing, unmatched = 0, 0, 0, [], 0
     for node0, node1, chunks in theirs:
         key = frozenset((normal(node0), normal(node1)))
         if not pool.get(key):
@@ -95,12 +97,16 @@ def compare(path, flowtrack, max_streams):
         elif near is not None:
             candidates.pop(near)
             explained += 1
+        elif len(candidates) > 1 and tuple(without_markers("".join(directions(n0, c, first)[d] for n0, c in candidates))
+                                           for d in (0, 1)) == loose:
+            candidates.clear()
+            split += 1
         else:
             n0, c = candidates.pop(0)
             got = directions(n0, c, first)
             differing.append(f"{node0} {node1}: tshark {len(expected[0]) // 2}/{len(expected[1]) // 2} bytes, "
                              f"flowtrack {len(got[0]) // 2}/{len(got[1]) // 2}")
-    return agreed, explained, differing, unmatched
+    return agreed, explained, split, differing, unmatched
 
 
 def main():
@@ -115,15 +121,16 @@ def main():
             files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".pcap", ".pcapng", ".cap")))
         else:
             files.append(p)
-    total_agreed = total_explained = total_differing = total_unmatched = compared_files = 0
+    total_agreed = total_explained = total_split = total_differing = total_unmatched = compared_files = 0
     for path in files:
         result = compare(path, args.flowtrack, args.max_streams)
         if result is None:
             continue
         compared_files += 1
-        agreed, explained, differing, unmatched = result
+        agreed, explained, split, differing, unmatched = result
         total_agreed += agreed
         total_explained += explained
+        total_split += split
         total_differing += len(differing)
         total_unmatched += unmatched
         for d in differing:
@@ -131,7 +138,8 @@ def main():
         if unmatched:
             print(f"UNMATCHED {os.path.basename(path)}: {unmatched} conversation(s) tshark follows, FlowTrack has no stream for")
     print(f"files with TCP: {compared_files}; conversations agreed {total_agreed}, equal but for where bytes are "
-          f"reported missing {total_explained}, differing {total_differing}, tshark-only {total_unmatched}")
+          f"reported missing {total_explained}, split by Zeek's timers {total_split}, differing {total_differing}, "
+          f"tshark-only {total_unmatched}")
 
 
 if __name__ == "__main__":
