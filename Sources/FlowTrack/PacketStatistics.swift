@@ -34,6 +34,7 @@ public struct PacketStatistics: Sendable {
     public init() {}
 
     /// Adds one packet of a capture whose link type is counted with ``addLinkType(_:packets:)``.
+    @inline(__always)
     public mutating func add(_ p: DecodedPacket) {
         packets += 1
         wireBytes += p.wireLength
