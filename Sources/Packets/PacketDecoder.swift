@@ -1047,6 +1047,8 @@ struct Cursor: ~Escapable {
     /// The UDP ports of the tunnels decapsulated by port.
     @inline(__always)
     static func isTunnelPort(_ port: UInt16) -> Bool {
+        // Every tunnel port lies in 2123...6081: one comparison rules out DNS, HTTPS and ephemeral ports.
+        guard port &- 2123 <= 6081 - 2123 else { return false }
         switch port {
         case 4789, 6081, 2152, 2123, 3544, 5072, 4754, 5247: return true
         default: return false
