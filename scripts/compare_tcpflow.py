@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares `flowtrack streams FILE -o A --holes zero --no-udp` with `tcpflow -r FILE -o B`:
 every file tcpflow writes against FlowTrack's file for the same direction (FlowTrack adds
-"-UID" to the name; tcpflow adds "c1", "c2"… to a reused 4-tuple). Classes: equal; equal but
+"-UID" to the name; tcpflow adds "c1", "c2"… to a reused 4-tuple and "--VLAN" to a tagged one). Classes: equal; equal but
 for zero bytes tcpflow appends (it writes the Ethernet padding of short frames, such as a
 60-byte FIN, as data); differing; only one side.
 
@@ -34,8 +34,10 @@ def main():
                 continue
             theirs = open(os.path.join(theirs_dir, f), "rb").read()
             base = f
-            if "c" in f.rsplit(".", 1)[-1]:
-                base = f[:f.rindex("c")]
+            if "--" in base:  # tcpflow appends --VLAN to the names of 802.1Q-tagged flows
+                base = base[:base.index("--")]
+            if "c" in base.rsplit(".", 1)[-1]:
+                base = base[:base.rindex("c")]
             candidates = mine.get(base, [])
             if theirs in candidates:
                 candidates.remove(theirs)
