@@ -164,11 +164,21 @@ public struct StreamDemultiplexer {
         var overflow: StreamLimits.OverflowPolicy
     }
 
-    struct Entry {
+    /// One connection's stream: a reference, so that a segment looks it up once and works on
+    /// it in place (a value read out of the dictionary would copy the handler and the sides).
+    final class Entry {
         var handler: any StreamHandler
-        var start: StreamStart
-        var overflow: StreamLimits.OverflowPolicy
+        let start: StreamStart
+        let overflow: StreamLimits.OverflowPolicy
         var sides = [Side(), Side()]
+        /// Set when the stream ended (the entry has left the table).
+        var done = false
+
+        init(handler: any StreamHandler, start: StreamStart, overflow: StreamLimits.OverflowPolicy) {
+            self.handler = handler
+            self.start = start
+            self.overflow = overflow
+        }
     }
 
     /// One direction of a TCP connection being reassembled.
@@ -272,25 +282,29 @@ public struct StreamDemultiplexer {
             if payload.count > 0, !flags.contains(.rst), declined.contains(id) == false { statistics.dataAfterClose += 1 }
             return
         }
-        if entries[id] == nil {
+        let entry: Entry
+        if let known = entries[id] {
+            entry = known
+        } else {
             guard let route = tcpRoutes[connection.responder.port] ?? tcpFallback, let factory = route.factory else { return }
             guard let handler = factory(connection) else {
                 finished.insert(id)
                 declined.insert(id)
                 return
             }
-            entries[id] = Entry(handler: handler, start: connection, overflow: route.overflow)
+            entry = Entry(handler: handler, start: connection, overflow: route.overflow)
+            entries[id] = entry
             statistics.streams += 1
         }
-        segment(id, side: sender == entries[id]!.start.originator ? 0 : 1, payload, sequence: sequence, flags: flags,
+        segment(entry, side: sender == entry.start.originator ? 0 : 1, payload, sequence: sequence, flags: flags,
                 acknowledgment: acknowledgment)
     }
 
     /// Ends the stream of connection `id` (its connection ended for `reason`).
     public mutating func end(connection id: UInt64, reason: EndReason) {
         if !finished.isEmpty, finished.remove(id) != nil { declined.remove(id) }
-        guard entries[id] != nil else { return }
-        finish(id, .connectionEnded(reason))
+        guard let entry = entries[id] else { return }
+        finish(entry, .connectionEnded(reason))
     }
 
     /// Takes one connection event: an ended connection ends its stream.
@@ -301,9 +315,9 @@ public struct StreamDemultiplexer {
 
     // MARK: Reassembly
 
-    mutating func segment(_ id: UInt64, side s: Int, _ payload: Span<UInt8>, sequence: UInt32, flags: TCPFlags,
+    mutating func segment(_ entry: Entry, side s: Int, _ payload: Span<UInt8>, sequence: UInt32, flags: TCPFlags,
                           acknowledgment: UInt32) {
-        var side = entries[id]!.sides[s]
+        var side = entry.sides[s]
         if flags.contains(.syn) {
             if !side.started { side.started = true; side.next = sequence &+ 1 }
         }
@@ -312,48 +326,48 @@ public struct StreamDemultiplexer {
             side.started = true
             side.next = dataSequence
         }
-        entries[id]!.sides[s] = side
+        entry.sides[s] = side
         if payload.count > 0, !flags.contains(.rst) {
             if side.closed || side.finAt.map({ side.offset(dataSequence) >= Int(Int32(bitPattern: $0 &- side.next)) }) == true {
                 statistics.dataAfterClose += 1
             } else {
-                deliver(id, side: s, payload, at: dataSequence)
+                deliver(entry, side: s, payload, at: dataSequence)
             }
         }
-        guard entries[id] != nil else { return }  // dropped on overflow
-        if flags.contains(.fin), entries[id]!.sides[s].finAt == nil {
-            entries[id]!.sides[s].finAt = dataSequence &+ UInt32(truncatingIfNeeded: payload.count)
+        guard !entry.done else { return }  // dropped on overflow
+        if flags.contains(.fin), entry.sides[s].finAt == nil {
+            entry.sides[s].finAt = dataSequence &+ UInt32(truncatingIfNeeded: payload.count)
         }
-        if flags.contains(.ack), !flags.contains(.rst) { acknowledged(id, side: 1 - s, upTo: acknowledgment) }
-        closeIfDone(id, side: s)
-        guard let entry = entries[id] else { return }
+        if flags.contains(.ack), !flags.contains(.rst) { acknowledged(entry, side: 1 - s, upTo: acknowledgment) }
+        closeIfDone(entry, side: s)
+        guard !entry.done else { return }
         if flags.contains(.rst) {
-            finish(id, .reset)
+            finish(entry, .reset)
         } else if entry.sides[0].closed, entry.sides[1].closed {
-            finish(id, .closed)
+            finish(entry, .closed)
         }
     }
 
     /// Data at `sequence`: delivered in place when it is next, held (copied) when ahead.
-    mutating func deliver(_ id: UInt64, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
-        let ahead = entries[id]!.sides[s].offset(sequence)
+    mutating func deliver(_ entry: Entry, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
+        let ahead = entry.sides[s].offset(sequence)
         if ahead <= 0 {
             let skip = -ahead
             guard skip < payload.count else { return }  // all of it delivered already: the first data wins
             let fresh = payload.extracting(skip...)
-            entries[id]!.sides[s].next = sequence &+ UInt32(truncatingIfNeeded: payload.count)
+            entry.sides[s].next = sequence &+ UInt32(truncatingIfNeeded: payload.count)
             statistics.deliveredBytes += fresh.count
-            entries[id]!.handler.receive(fresh, from: s == 0 ? .original : .reply)
-            drainHeld(id, side: s)
+            entry.handler.receive(fresh, from: s == 0 ? .original : .reply)
+            drainHeld(entry, side: s)
         } else {
-            hold(id, side: s, payload, at: sequence)
+            hold(entry, side: s, payload, at: sequence)
         }
     }
 
     /// Keeps a copy of data ahead of a hole; bytes that overlap data already held stay as
     /// they were (the first data wins) and a difference is counted.
-    mutating func hold(_ id: UInt64, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
-        var side = entries[id]!.sides[s]
+    mutating func hold(_ entry: Entry, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
+        var side = entry.sides[s]
         var bytes: [UInt8] = []
         bytes.reserveCapacity(payload.count)
         for i in payload.indices { bytes.append(payload[i]) }
@@ -381,14 +395,14 @@ public struct StreamDemultiplexer {
         guard added > 0 else { return }
         if side.heldBytes + added > limits.perDirection || statistics.heldBytes + added > limits.total {
             statistics.overflows += 1
-            if entries[id]!.overflow == .dropStream {
-                finish(id, .bufferOverflow)
+            if entry.overflow == .dropStream {
+                finish(entry, .bufferOverflow)
                 return
             }
             // Skip ahead: the hole before the earliest held data becomes a gap, and what is
             // held goes out, so this direction holds nothing; then this data is placed anew.
-            flushWithGaps(id, side: s)
-            deliverOrGap(id, side: s, payload, at: sequence)
+            flushWithGaps(entry, side: s)
+            deliverOrGap(entry, side: s, payload, at: sequence)
             return
         }
         for (pieceStart, piece) in pieces {
@@ -397,79 +411,83 @@ public struct StreamDemultiplexer {
         let next = side.next
         side.held.sort { Int32(bitPattern: $0.seq &- next) < Int32(bitPattern: $1.seq &- next) }
         side.heldBytes += added
-        entries[id]!.sides[s] = side
+        entry.sides[s] = side
         statistics.heldBytes += added
         statistics.peakHeldBytes = max(statistics.peakHeldBytes, statistics.heldBytes)
     }
 
     /// After an overflow: data ahead of the hole is delivered behind a gap.
-    mutating func deliverOrGap(_ id: UInt64, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
-        let ahead = entries[id]!.sides[s].offset(sequence)
-        if ahead > 0 { gap(id, side: s, ahead) }
-        deliver(id, side: s, payload, at: sequence)
+    mutating func deliverOrGap(_ entry: Entry, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
+        let ahead = entry.sides[s].offset(sequence)
+        if ahead > 0 { gap(entry, side: s, ahead) }
+        deliver(entry, side: s, payload, at: sequence)
     }
 
     /// Delivers held data that has become next in order.
-    mutating func drainHeld(_ id: UInt64, side s: Int) {
-        while let first = entries[id]?.sides[s].held.first {
-            let side = entries[id]!.sides[s]
+    mutating func drainHeld(_ entry: Entry, side s: Int) {
+        while let first = entry.sides[s].held.first {
+            let side = entry.sides[s]
             let ahead = side.offset(first.seq)
             guard ahead <= 0 else { return }
-            entries[id]!.sides[s].held.removeFirst()
-            entries[id]!.sides[s].heldBytes -= first.bytes.count
+            entry.sides[s].held.removeFirst()
+            entry.sides[s].heldBytes -= first.bytes.count
             statistics.heldBytes -= first.bytes.count
             let skip = -ahead
             guard skip < first.bytes.count else { continue }
-            entries[id]!.sides[s].next = first.seq &+ UInt32(truncatingIfNeeded: first.bytes.count)
+            entry.sides[s].next = first.seq &+ UInt32(truncatingIfNeeded: first.bytes.count)
             statistics.deliveredBytes += first.bytes.count - skip
             statistics.heldThenDeliveredBytes += first.bytes.count - skip
             let bytes = first.bytes
-            entries[id]!.handler.receive(bytes.span.extracting(skip...), from: s == 0 ? .original : .reply)
+            entry.handler.receive(bytes.span.extracting(skip...), from: s == 0 ? .original : .reply)
         }
     }
 
     /// Reports `length` missing bytes of a side and moves past them.
-    mutating func gap(_ id: UInt64, side s: Int, _ length: Int) {
+    mutating func gap(_ entry: Entry, side s: Int, _ length: Int) {
         guard length > 0 else { return }
-        entries[id]!.sides[s].next = entries[id]!.sides[s].next &+ UInt32(truncatingIfNeeded: length)
+        entry.sides[s].next = entry.sides[s].next &+ UInt32(truncatingIfNeeded: length)
         statistics.gapBytes += length
-        entries[id]!.handler.gap(length, in: s == 0 ? .original : .reply)
+        entry.handler.gap(length, in: s == 0 ? .original : .reply)
     }
 
     /// The peer acknowledged a side up to `ack`: a hole before it will never be filled.
-    mutating func acknowledged(_ id: UInt64, side s: Int, upTo ack: UInt32) {
-        guard let side = entries[id]?.sides[s], side.started, !side.closed else { return }
+    mutating func acknowledged(_ entry: Entry, side s: Int, upTo ack: UInt32) {
+        let side = entry.sides[s]
+        guard !entry.done, side.started, !side.closed else { return }
         var limit = side.offset(ack)
         if let fin = side.finAt { limit = min(limit, side.offset(fin)) }
         guard limit > 0, limit < Int(Int32.max) else { return }
         let firstHeld = side.held.first.map { side.offset($0.seq) } ?? Int.max
-        gap(id, side: s, min(limit, firstHeld))
-        drainHeld(id, side: s)
-        closeIfDone(id, side: s)
+        gap(entry, side: s, min(limit, firstHeld))
+        drainHeld(entry, side: s)
+        closeIfDone(entry, side: s)
     }
 
     /// Delivers everything still held, each hole before it reported as a gap.
-    mutating func flushWithGaps(_ id: UInt64, side s: Int) {
-        while let first = entries[id]?.sides[s].held.first {
-            let ahead = entries[id]!.sides[s].offset(first.seq)
-            if ahead > 0 { gap(id, side: s, ahead) }
-            drainHeld(id, side: s)
+    mutating func flushWithGaps(_ entry: Entry, side s: Int) {
+        while let first = entry.sides[s].held.first {
+            let ahead = entry.sides[s].offset(first.seq)
+            if ahead > 0 { gap(entry, side: s, ahead) }
+            drainHeld(entry, side: s)
         }
     }
 
-    mutating func closeIfDone(_ id: UInt64, side s: Int) {
-        guard let side = entries[id]?.sides[s], let fin = side.finAt, side.offset(fin) <= 0 else { return }
-        entries[id]!.sides[s].closed = true
+    mutating func closeIfDone(_ entry: Entry, side s: Int) {
+        let side = entry.sides[s]
+        guard !entry.done, let fin = side.finAt, side.offset(fin) <= 0 else { return }
+        entry.sides[s].closed = true
     }
 
     /// Ends a stream: held data goes out behind its gaps, then the handler's `end`.
-    mutating func finish(_ id: UInt64, _ reason: StreamEnd) {
-        guard entries[id] != nil else { return }
+    mutating func finish(_ entry: Entry, _ reason: StreamEnd) {
+        guard !entry.done else { return }
         if reason != .bufferOverflow {
-            flushWithGaps(id, side: 0)
-            flushWithGaps(id, side: 1)
+            flushWithGaps(entry, side: 0)
+            flushWithGaps(entry, side: 1)
         }
-        var entry = entries.removeValue(forKey: id)!
+        entry.done = true
+        let id = entry.start.connectionID
+        entries.removeValue(forKey: id)
         if case .connectionEnded = reason {} else { finished.insert(id) }
         let held = entry.sides[0].heldBytes + entry.sides[1].heldBytes
         statistics.heldBytes -= held
