@@ -51,11 +51,14 @@ public struct ConnectionEvents<Failure: Error>: AsyncSequence, Sendable {
     }
 
     /// Starts the reading and returns the iterator that consumes it.
-    public func makeAsyncIterator() -> Iterator {
+    public func makeAsyncIterator() -> Iterator { Iterator(subscription: start()) }
+
+    /// Starts a reader on a thread of its own, feeding a new channel.
+    func start() -> Subscription<Failure> {
         let channel = EventChannel<Failure>(capacity: bufferedBatches, batchSize: batchSize)
         let produce = self.produce
         DispatchQueue(label: "FlowTrack.reader").async { produce(channel) }
-        return Iterator(subscription: Subscription(channel))
+        return Subscription(channel)
     }
 
     /// The events in the batches the reader hands over (each non-empty, in packet order):
@@ -93,12 +96,7 @@ public struct ConnectionEvents<Failure: Error>: AsyncSequence, Sendable {
         let events: ConnectionEvents
 
         /// Starts the reading and returns the iterator that consumes it.
-        public func makeAsyncIterator() -> Iterator {
-            let channel = EventChannel<Failure>(capacity: events.bufferedBatches, batchSize: events.batchSize)
-            let produce = events.produce
-            DispatchQueue(label: "FlowTrack.reader").async { produce(channel) }
-            return Iterator(subscription: Subscription(channel))
-        }
+        public func makeAsyncIterator() -> Iterator { Iterator(subscription: events.start()) }
 
         /// Consumes the batches; dropping it stops the reading.
         public struct Iterator: AsyncIteratorProtocol {

@@ -222,13 +222,9 @@ public struct FlowTracker {
                 var capture = try LiveCapture(interface: interface, filter: filter)
                 try pipeline.run(live: &capture, until: stopped, each: { _ in batcher.flush() }) { batcher.add($0) }
             } catch {
-                pipeline.finish { batcher.add($0) }
-                batcher.flush()
-                return channel.finish(.failure(error), packets: pipeline.packetStatistics.packets)
+                return pipeline.close(into: &batcher, .failure(error))
             }
-            pipeline.finish { batcher.add($0) }
-            batcher.flush()
-            channel.finish(.success(()), packets: pipeline.packetStatistics.packets)
+            pipeline.close(into: &batcher, .success(()))
         }
     }
 
@@ -278,10 +274,16 @@ public struct FlowTracker {
             if channel.cancelled.load(ordering: .relaxed) {  // the consumer left
                 return channel.finish(.success(()), packets: pipeline.packetStatistics.packets)
             }
-            pipeline.finish { batcher.add($0) }
-            batcher.flush()
-            channel.finish(first.map { .failure($0) } ?? .success(()), packets: pipeline.packetStatistics.packets)
+            pipeline.close(into: &batcher, first.map { .failure($0) } ?? .success(()))
         }
+    }
+
+    /// Ends the connections still open into `batcher`, hands its last batch over and
+    /// closes the channel with `result` (what an asynchronous reading does at its end).
+    mutating func close<Failure: Error>(into batcher: inout EventBatcher<Failure>, _ result: Result<Void, Failure>) {
+        finish { batcher.add($0) }
+        batcher.flush()
+        batcher.channel.finish(result, packets: packetStatistics.packets)
     }
 }
 

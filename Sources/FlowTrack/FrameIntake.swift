@@ -81,23 +81,22 @@ package struct FrameIntake {
     /// Hands ``packet`` (with its tunnels) and any subframes to the tracker, counting them,
     /// and each of them after it is processed to `each` with the bytes its offsets refer
     /// to (`frame`, or the reassembled datagram).
+    @inline(__always)
     package mutating func track(_ tracker: inout ConnectionTable, at time: Timestamp, _ statistics: inout PacketStatistics,
                                 frame: Span<UInt8>, _ handler: (ConnectionEvent) -> Void,
                                 each: (DecodedPacket, borrowing ConnectionTable, Span<UInt8>) -> Void) {
+        // One immutable copy that the calls borrow (the stored packet would be copied for each).
         let current = packet
-        if fragmentPending {
-            held(&statistics)
-            if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
-                tracker.process(current, tunnels: tunnels, at: time, handler)
-            }
-            each(current, tracker, datagram.span)
-            return
+        let reassembled = fragmentPending  // `held` clears it
+        if reassembled {
+            held(&statistics)  // the frame as read; its datagram goes to the tracker
+        } else {
+            statistics.add(current)
         }
-        statistics.add(current)
         if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
             tracker.process(current, tunnels: tunnels, at: time, handler)
         }
-        each(current, tracker, frame)
+        if reassembled { each(current, tracker, datagram.span) } else { each(current, tracker, frame) }
         if current.nextSubframe != 0 {
             for sub in subframes {
                 statistics.add(sub)
@@ -111,21 +110,7 @@ package struct FrameIntake {
     @inline(__always)
     package mutating func track(_ tracker: inout ConnectionTable, at time: Timestamp, _ statistics: inout PacketStatistics,
                                 _ handler: (ConnectionEvent) -> Void) {
-        // One immutable copy that the calls borrow (the stored packet would be copied for each).
-        let current = packet
-        if fragmentPending {
-            held(&statistics)  // the frame as read; its datagram goes to the tracker
-        } else {
-            statistics.add(current)
-        }
-        if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
-            tracker.process(current, tunnels: tunnels, at: time, handler)
-        }
-        if current.nextSubframe != 0 {
-            for sub in subframes {
-                statistics.add(sub)
-                tracker.process(sub, at: time, handler)
-            }
-        }
+        let noFrame: [UInt8] = []
+        track(&tracker, at: time, &statistics, frame: noFrame.span, handler) { _, _, _ in }
     }
 }

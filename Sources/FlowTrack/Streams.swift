@@ -369,8 +369,7 @@ public struct StreamDemultiplexer {
     mutating func hold(_ entry: Entry, side s: Int, _ payload: Span<UInt8>, at sequence: UInt32) {
         var side = entry.sides[s]
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(payload.count)
-        for i in payload.indices { bytes.append(payload[i]) }
+        bytes.append(copying: payload)
         // Trim against held segments: the first data wins.
         let start = side.offset(sequence)
         var inconsistent = false

@@ -29,10 +29,7 @@ public enum TimeFormat {
         "\(t.seconds).\(pad(t.fractionNanoseconds, 9))"
     }
 
-    static func pad(_ v: Int64, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
+    static func pad(_ v: Int64, _ width: Int) -> String { zeroPadded(v, width) }
 
     /// Converts seconds since the epoch to a UTC civil date and time.
     static func civil(_ seconds: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64) { Timestamp.civil(seconds) }

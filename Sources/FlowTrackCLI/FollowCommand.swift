@@ -102,8 +102,7 @@ public struct FollowCommand: ParsableCommand {
 
         mutating func receive(_ bytes: Span<UInt8>, from direction: Direction) {
             var copy: [UInt8] = []
-            copy.reserveCapacity(bytes.count)
-            for i in bytes.indices { copy.append(bytes[i]) }
+            copy.append(copying: bytes)
             chunk(copy, direction, gap: false)
         }
 

@@ -60,13 +60,10 @@ public struct StreamsCommand: ParsableCommand {
 
     /// tcpflow's name for an endpoint: each IPv4 octet as 3 digits (IPv6 as written), the port as 5.
     static func flowName(_ e: Endpoint) -> String {
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        let address = e.address.isIPv4 ? e.address.description.split(separator: ".").map { pad(Int($0) ?? 0, 3) }.joined(separator: ".")
+        let address = e.address.isIPv4
+            ? e.address.description.split(separator: ".").map { zeroPadded(Int64($0) ?? 0, 3) }.joined(separator: ".")
             : e.address.description
-        return address + "." + pad(Int(e.port), 5)
+        return address + "." + zeroPadded(Int64(e.port), 5)
     }
 
     /// The files being written: each one's bytes are collected in memory and written with one

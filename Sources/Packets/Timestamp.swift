@@ -37,10 +37,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// ISO 8601 in UTC with nanoseconds: `2023-11-14T22:13:20.123456789Z`.
     public var description: String {
         let (y, m, d, hh, mm, ss) = Self.civil(seconds)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
+        let pad = zeroPadded
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hh, 2)):\(pad(mm, 2)):\(pad(ss, 2)).\(pad(fractionNanoseconds, 9))Z"
     }
 
@@ -89,4 +86,10 @@ extension Duration {
         if overflow { return seconds < 0 ? .min : .max }
         return scaled &+ attoseconds / 1_000_000_000
     }
+}
+
+/// `v` in decimal, zero-padded to `width` digits (calendar fields, tcpflow's file names).
+package func zeroPadded(_ v: Int64, _ width: Int) -> String {
+    let s = String(v)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }

@@ -75,8 +75,8 @@ import TestSupport
             try FileManager.default.copyItem(atPath: Paths.fixture(fixture), toPath: directory.appendingPathComponent(name).path)
         }
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        _ = FileManager.default.changeCurrentDirectoryPath(directory.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         try await body()
     }
 
