@@ -20,6 +20,7 @@ public struct StreamCommandOptions: ParsableArguments {
     public var configuration: TrackerConfiguration {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = !ignoreChecksums
+        configuration.kernelStates = false  // the kernel-style state is not shown; not following it saves time
         configuration.uidSeed = seed
         return configuration
     }

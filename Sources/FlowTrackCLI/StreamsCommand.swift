@@ -66,20 +66,32 @@ public struct StreamsCommand: ParsableCommand {
         return address + "." + zeroPadded(Int64(e.port), 5)
     }
 
-    /// The files being written: each one's bytes are collected in memory and written with one
-    /// open, write and close when its stream ends, or sooner when it passes 1 MiB or all
-    /// buffers together pass 64 MiB (then every buffer is written out). Few system calls per
-    /// file, and never more than one descriptor open.
+    /// The files being written. Each one's bytes are collected in memory and written when
+    /// its stream ends: one create, write and close for most files. A file whose buffer
+    /// passes 1 MiB, or that is among the largest when all buffers together pass 64 MiB
+    /// (then the largest are written until half of that is left), is written early and
+    /// keeps its descriptor open for the rest (up to 16,384 open, the descriptor limit
+    /// raised as far as the system allows; beyond that the oldest is closed and reopened
+    /// for appending if it grows again). No file is opened twice in the
+    /// common case: re-opening files in a directory of tens of thousands is what made
+    /// writing slow.
     final class Files {
         let directory: String
         let perFile = 1 << 20, total = 64 << 20
+        /// Descriptors kept open at most (the limit less some for the capture and the rest).
+        let maxOpen = max(16, StandardStream.raiseOpenFileLimit(to: 16_384) - 64)
         /// Collected bytes and file names, by a number per file (cheaper to hash than the name).
         var buffers: [Int: [UInt8]] = [:]
         var names: [Int: String] = [:]
         var buffered = 0
+        /// Files written to before: their open descriptors, and those closed early (append next time).
+        var open: [Int: Int32] = [:]
+        var openOrder: [Int] = []
         var created: Set<Int> = []
         var nextNumber = 0
         var failure: CaptureError?
+        /// Opens of files already created (appends), for the summary's measurements.
+        private(set) var reopened = 0
 
         init(directory: String) { self.directory = directory }
 
@@ -95,36 +107,71 @@ public struct StreamsCommand: ParsableCommand {
             guard failure == nil, bytes.count > 0 else { return }
             buffers[number, default: []].append(copying: bytes)
             buffered += bytes.count
-            if buffers[number]!.count >= perFile { flush(number) }
-            if buffered > total { closeAll() }  // everything out at once: amortised, no search for the largest
+            if buffers[number]!.count >= perFile { flush(number, keepOpen: true) }
+            if buffered > total { shrink() }
         }
 
-        /// Writes out what file `number` has collected (creating the file the first time).
-        func flush(_ number: Int) {
-            guard let buffer = buffers.removeValue(forKey: number) else { return }
+        /// Writes out the largest buffers until half of the total is left (amortised: one
+        /// sort per 32 MiB collected).
+        func shrink() {
+            let largest = buffers.map { (number: $0.key, count: $0.value.count) }.sorted { $0.count > $1.count }
+            for file in largest {
+                if buffered <= total / 2 { break }
+                flush(file.number, keepOpen: true)
+            }
+        }
+
+        /// Writes out what file `number` has collected (creating the file the first time);
+        /// `keepOpen` keeps its descriptor for more.
+        func flush(_ number: Int, keepOpen: Bool) {
+            let buffer = buffers.removeValue(forKey: number) ?? []
             buffered -= buffer.count
             guard failure == nil, let name = names[number] else { return }
-            let path = directory + "/" + name
-            switch created.contains(number) ? StandardStream.append(path) : StandardStream.create(path) {
-            case let .success(fd):
+            var fd = open[number] ?? -1
+            if fd < 0 {
+                if buffer.isEmpty { return }  // nothing to write: no file (as tcpflow)
+                let path = directory + "/" + name
+                let opened = created.contains(number) ? StandardStream.append(path) : StandardStream.create(path)
+                if created.contains(number) { reopened += 1 }
+                switch opened {
+                case let .success(descriptor): fd = descriptor
+                case let .failure(error):
+                    failure = error
+                    return
+                }
                 created.insert(number)
-                if !StandardStream.write(buffer, to: fd) { failure = .writeFailed(path: path, message: "write failed") }
+                if keepOpen { keep(number, fd) }
+            }
+            if !buffer.isEmpty, !StandardStream.write(buffer, to: fd) {
+                failure = .writeFailed(path: directory + "/" + name, message: "write failed")
+            }
+            if !keepOpen {
                 StandardStream.close(fd)
-            case let .failure(error):
-                failure = error
+                open.removeValue(forKey: number)
+            }
+        }
+
+        /// Keeps `fd` open for file `number`, closing the oldest kept one beyond ``maxOpen``.
+        private func keep(_ number: Int, _ fd: Int32) {
+            open[number] = fd
+            openOrder.append(number)
+            if openOrder.count > 4 * maxOpen { openOrder.removeAll { open[$0] == nil } }
+            while open.count > maxOpen, !openOrder.isEmpty {
+                let oldest = openOrder.removeFirst()
+                if let old = open.removeValue(forKey: oldest) { StandardStream.close(old) }
             }
         }
 
         /// File `number` is complete.
         func close(_ number: Int) {
-            flush(number)
+            flush(number, keepOpen: false)
             created.remove(number)
             names.removeValue(forKey: number)
         }
 
-        /// Writes out everything.
+        /// Writes out everything and closes every file.
         func closeAll() {
-            for number in Array(buffers.keys) { flush(number) }
+            for number in Array(names.keys) { close(number) }
         }
     }
 

@@ -60,6 +60,20 @@ public enum StandardStream {
     /// Closes a descriptor from ``create(_:)``.
     public static func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
 
+    /// Raises the process's soft limit on open descriptors towards `wanted` (never above the
+    /// hard limit) and returns the limit now in force.
+    public static func raiseOpenFileLimit(to wanted: Int) -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        let target = min(rlim_t(wanted), limit.rlim_max)
+        if limit.rlim_cur < target {
+            var raised = limit
+            raised.rlim_cur = target
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(limit.rlim_cur)
+    }
+
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
     /// The size of the regular file at `path`, or `nil` (standard input, a pipe, missing).
