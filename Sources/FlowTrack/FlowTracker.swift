@@ -33,6 +33,10 @@ public struct FlowTracker {
     var packetStatistics = PacketStatistics()
     /// IP fragments held until their datagrams complete (``TrackerConfiguration/reassembleFragments``).
     var reassembler = IPReassembler()
+    /// The position of the last packet tracked (``ConnectionTable/begin(ordinal:)``).
+    var ordinal: UInt64 = 0
+    /// The connection tables of a run with several threads, between runs (else empty).
+    var shards: [ConnectionTable] = []
 
 
     /// Creates a pipeline.
@@ -44,7 +48,9 @@ public struct FlowTracker {
     /// Everything the runs so far counted, in one place: packets as decoded, connections
     /// as tracked, and IP fragment reassembly.
     public var statistics: RunStatistics {
-        RunStatistics(packets: packetStatistics, connections: tracker.statistics, fragments: reassembler.statistics)
+        var connections = tracker.statistics
+        for shard in shards { connections.merge(shard.statistics) }
+        return RunStatistics(packets: packetStatistics, connections: connections, fragments: reassembler.statistics)
     }
 
     /// The tunnel.log lines recorded since the last call (with `TrackerConfiguration.tunnelLog`).
@@ -66,19 +72,38 @@ public struct FlowTracker {
     ///   - handler: receives the connection events, in packet order.
     public mutating func run(file path: String, filter: String? = nil, progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
                              stop: CaptureStop? = nil, _ handler: (ConnectionEvent) -> Void) throws(CaptureError) {
+        if configuration.threads > 1 {
+            var failed: CaptureError?
+            runSharded(files: [path], filter: filter, progress: progress, stop: stop, failure: { _, error in failed = error },
+                       transform: { $0 }, handler)
+            if let failed { throw failed }
+            return
+        }
+        try withoutActuallyEscaping(handler) { (handler) throws(CaptureError) in
+            var sink = TableSink(tracker: tracker, handler: handler)
+            tracker = ConnectionTable(configuration: configuration)  // (not shared: no copy of the table on write)
+            defer { tracker = sink.tracker }
+            try readFile(path, filter: filter, progress: progress, stop: stop, into: &sink)
+        }
+    }
+
+    /// The reading loop of one file: each packet decoded (and reassembled) by a
+    /// ``FrameIntake`` and handed to `accept`, which tracks or dispatches it.
+    @inline(__always)
+    mutating func readFile<Sink: FrameSink>(_ path: String, filter: String?, progress: ((_ packets: Int, _ bytes: Int) -> Void)?,
+                                            stop: CaptureStop?, into sink: inout Sink) throws(CaptureError) {
         var file = try PcapFile(path: path, filter: filter)
         let linkType = file.linkType
         let decoder = try file.decoder(verifyChecksums: configuration.verifyChecksums)
-        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler, ordinal: ordinal)
         var time = Timestamp(nanoseconds: 0)
-        var tracker = self.tracker
         var stats = packetStatistics
         var count = 0
         defer {
             stats.addLinkType(linkType, packets: count)
-            self.tracker = tracker
             packetStatistics = stats
             reassembler = intake.reassembler
+            ordinal = intake.ordinal
         }
         while true {
             guard let ready = try file.next({ meta, bytes in
@@ -86,7 +111,7 @@ public struct FlowTracker {
                 return intake.take(bytes, meta, with: decoder)
             }) else { break }
             count += 1
-            if ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
+            if ready { sink.accept(&intake, at: time, &stats) } else { intake.held(&stats) }
             if count & 0x3FF == 0 {
                 if let progress, count & 0x3FFF == 0 { progress(count, file.bytesRead) }
                 if let stop, stop.isStopped { break }
@@ -115,8 +140,56 @@ public struct FlowTracker {
                              stop: CaptureStop? = nil,
                              failure: (_ path: String, _ error: CaptureError) -> Void,
                              _ handler: (ConnectionEvent) -> Void) {
+        if configuration.threads > 1 {
+            return runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure,
+                              transform: { $0 }, handler)
+        }
+        withoutActuallyEscaping(handler) { handler in
+            var sink = TableSink(tracker: tracker, handler: handler)
+            tracker = ConnectionTable(configuration: configuration)  // (not shared: no copy of the table on write)
+            defer { tracker = sink.tracker }
+            readFiles(paths, filter: filter, progress: progress, stop: stop, failure: failure, into: &sink)
+        }
+    }
+
+    /// Reads `paths` as ``run(files:filter:progress:stop:failure:_:)`` does, with the
+    /// connection events turned into `Output` on the threads that track them (a row
+    /// formatted, say, or `nil` to leave an event out) and handed to `consume` on the calling
+    /// thread in packet order, as one thread would give them.
+    ///
+    /// With ``TrackerConfiguration/threads`` at 1 everything happens on the calling thread.
+    /// `finishing` ends the connections still open at the end (reason `endOfInput`) as
+    /// ``finish(_:)`` would.
+    public mutating func run<Output: Sendable>(files paths: [String], filter: String? = nil,
+                                               progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
+                                               stop: CaptureStop? = nil, finishing: Bool = false,
+                                               failure: (_ path: String, _ error: CaptureError) -> Void,
+                                               transform: @escaping @Sendable (ConnectionEvent) -> Output?,
+                                               _ consume: (Output) -> Void) {
+        if configuration.threads > 1 {
+            runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure,
+                       transform: transform, consume)
+            // The remaining connections end on this thread, one at a time, in one-thread order.
+            if finishing { finish { event in if let value = transform(event) { consume(value) } } }
+            return
+        }
+        let handler = { (event: ConnectionEvent) in if let value = transform(event) { consume(value) } }
+        run(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, handler)
+        if finishing { finish(handler) }
+    }
+
+    /// The reading loop of several files merged by time (one file: ``readFile``).
+    @inline(__always)
+    mutating func readFiles<Sink: FrameSink>(_ paths: [String], filter: String?, progress: ((_ packets: Int, _ bytes: Int) -> Void)?,
+                                             stop: CaptureStop?, failure: (_ path: String, _ error: CaptureError) -> Void,
+                                             into sink: inout Sink) {
         if paths.count == 1 {
-            do throws(CaptureError) { try run(file: paths[0], filter: filter, progress: progress, stop: stop, handler) } catch { failure(paths[0], error) }
+            do throws(CaptureError) {
+                try readFile(paths[0], filter: filter, progress: progress, stop: stop, into: &sink)
+            } catch {
+                sink.settle()
+                failure(paths[0], error)
+            }
             return
         }
         var merge = PcapMerge(paths: paths, filter: filter)
@@ -124,19 +197,19 @@ public struct FlowTracker {
             type.flatMap { try? PacketDecoder(linkType: $0, verifyChecksums: configuration.verifyChecksums) }
         }
         var counts = Array(repeating: 0, count: paths.count)
-        var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
+        var intake = FrameIntake(configuration: configuration, reassembler: reassembler, ordinal: ordinal)
         var time = Timestamp(nanoseconds: 0)
-        var tracker = self.tracker
         var stats = packetStatistics
         var count = 0
         defer {
             for (i, n) in counts.enumerated() where n > 0 { if let type = merge.linkTypes[i] { stats.addLinkType(type, packets: n) } }
-            self.tracker = tracker
             packetStatistics = stats
             reassembler = intake.reassembler
+            ordinal = intake.ordinal
         }
         for (i, decoder) in decoders.enumerated() where decoder == nil {
             guard let type = merge.linkTypes[i] else { continue }
+            sink.settle()
             failure(paths[i], .unsupportedLinkType(linkType: type, name: linkTypeName(type.rawValue)))
             if let stop, stop.isStopped { return }
         }
@@ -149,6 +222,7 @@ public struct FlowTracker {
                     return (source, intake.take(bytes, meta, with: decoder))
                 }
             } catch {
+                sink.settle()
                 failure(paths[error.source], error.error)
                 decoders[error.source] = nil
                 if let stop, stop.isStopped { break }
@@ -158,11 +232,41 @@ public struct FlowTracker {
             guard taken.source >= 0 else { continue }
             count += 1
             counts[taken.source] += 1
-            if taken.ready { intake.track(&tracker, at: time, &stats, handler) } else { intake.held(&stats) }
+            if taken.ready { sink.accept(&intake, at: time, &stats) } else { intake.held(&stats) }
             if count & 0x3FF == 0 {
                 if let progress, count & 0x3FFF == 0 { progress(count, merge.bytesRead) }
                 if let stop, stop.isStopped { break }
             }
+        }
+    }
+
+    /// The tables of a run with several threads (made at the first run).
+    mutating func takeShards() -> [ConnectionTable] {
+        if shards.isEmpty {
+            var each = configuration
+            // The flow limit is shared out: with it reached, which connection a shard evicts
+            // depends on the shard layout (the one thing that does).
+            each.maxFlows = max(1, (configuration.maxFlows + configuration.threads - 1) / configuration.threads)
+            shards = (0..<configuration.threads).map { _ in ConnectionTable(configuration: each) }
+        }
+        defer { shards = [] }
+        return shards
+    }
+
+    /// Reads `paths` with the decoding on the calling thread and the tracking on
+    /// ``TrackerConfiguration/threads`` shards (see ShardedRun.swift).
+    mutating func runSharded<Output: Sendable>(files paths: [String], filter: String?,
+                                               progress: ((_ packets: Int, _ bytes: Int) -> Void)?, stop: CaptureStop?,
+                                               failure: (_ path: String, _ error: CaptureError) -> Void,
+                                               transform: @escaping @Sendable (ConnectionEvent) -> Output?,
+                                               _ consume: (Output) -> Void) {
+        withoutActuallyEscaping(consume) { consume in
+            let state = DispatchState(depth: PacketDispatcher.depth)
+            let run = ShardedRun(tables: takeShards(), state: state, transform: transform, consume: consume)
+            var dispatcher = run.dispatcher(state: state, firstOrdinal: ordinal)
+            readFiles(paths, filter: filter, progress: progress, stop: stop, failure: failure, into: &dispatcher)
+            dispatcher.drain()
+            shards = run.finish()
         }
     }
 
@@ -231,6 +335,21 @@ public struct FlowTracker {
     /// Ends every connection still open (reason `endOfInput`).
     public mutating func finish(_ handler: (ConnectionEvent) -> Void) {
         tracker.flush(handler)
+        guard !shards.isEmpty else { return }
+        // The shards' remaining connections, merged oldest first as one table ends them, and
+        // ended one at a time (nothing collected).
+        let orders = shards.map { $0.remainingInAgeOrder() }
+        var heads = [Int](repeating: 0, count: shards.count)
+        while true {
+            var best = -1
+            for i in orders.indices where heads[i] < orders[i].count {
+                if best < 0 || (orders[i][heads[i]].start, orders[i][heads[i]].serial)
+                    < (orders[best][heads[best]].start, orders[best][heads[best]].serial) { best = i }
+            }
+            if best < 0 { break }
+            shards[best].endAtEndOfInput(entry: orders[best][heads[best]].entry, handler)
+            heads[best] += 1
+        }
     }
 
     /// What an asynchronous reading of several files does when one of them cannot be read.

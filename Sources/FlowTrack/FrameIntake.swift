@@ -25,8 +25,12 @@ package struct FrameIntake {
     /// The bytes of the last datagram a fragment completed (``packet``'s offsets refer to
     /// them when ``fragmentPending`` is set and the frame was not held).
     package private(set) var datagram: [UInt8] = []
+    /// The position of the last packet handed to the tracker (each frame's packet and each
+    /// A-MSDU subframe takes one; see ``ConnectionTable/begin(ordinal:)``).
+    package var ordinal: UInt64
 
-    package init(configuration: TrackerConfiguration, reassembler: IPReassembler) {
+    package init(configuration: TrackerConfiguration, reassembler: IPReassembler, ordinal: UInt64 = 0) {
+        self.ordinal = ordinal
         // Raw IP is always decodable.
         raw = (try? PacketDecoder(linkType: LinkType(rawValue: 101), verifyChecksums: configuration.verifyChecksums))!
         reassemble = configuration.reassembleFragments
@@ -93,6 +97,8 @@ package struct FrameIntake {
         } else {
             statistics.add(current)
         }
+        ordinal += 1
+        tracker.begin(ordinal: ordinal)
         if current.tunnelDepth == 0 { tracker.process(current, at: time, handler) } else {
             tracker.process(current, tunnels: tunnels, at: time, handler)
         }
@@ -100,8 +106,27 @@ package struct FrameIntake {
         if current.nextSubframe != 0 {
             for sub in subframes {
                 statistics.add(sub)
+                ordinal += 1
+                tracker.begin(ordinal: ordinal)
                 tracker.process(sub, at: time, handler)
                 each(sub, tracker, frame)
+            }
+        }
+    }
+
+    /// Hands ``packet`` (with its tunnels) and any subframes to `shards`, counting them and
+    /// numbering them as ``track(_:at:_:_:)`` does.
+    @inline(__always)
+    package mutating func dispatch(to shards: inout PacketDispatcher, at time: Timestamp, _ statistics: inout PacketStatistics) {
+        let reassembled = fragmentPending
+        if reassembled { held(&statistics) } else { statistics.add(packet) }
+        ordinal += 1
+        shards.add(packet, tunnels: packet.tunnelDepth == 0 ? nil : tunnels, at: time.nanoseconds, ordinal: ordinal)
+        if packet.nextSubframe != 0 {
+            for sub in subframes {
+                statistics.add(sub)
+                ordinal += 1
+                shards.add(sub, tunnels: nil, at: time.nanoseconds, ordinal: ordinal)
             }
         }
     }

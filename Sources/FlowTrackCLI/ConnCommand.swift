@@ -99,7 +99,7 @@ public struct ConnCommand: ParsableCommand {
     /// Whether a connection passes the `--port`, `--proto` and `--state` filters.
     /// The row filter of `-p`, `--proto` and `--state`, with the options read once
     /// (an option's property wrapper is slow to read for every connection).
-    func selection() -> (Connection) -> Bool {
+    func selection() -> @Sendable (Connection) -> Bool {
         let port = port, proto = proto, wanted = state?.uppercased()
         if port == nil, proto == nil, wanted == nil { return { _ in true } }
         return { c in
@@ -132,6 +132,8 @@ public struct ConnCommand: ParsableCommand {
         // --state and --sort state use it.
         configuration.kernelStates = chosen != .zeek || state != nil || sort == "state"
         configuration.tunnelLog = tunnelLog != nil
+        // tunnel.log lines come from every tunnel's table: one thread keeps them in order.
+        if tunnelLog != nil { configuration.threads = 1 }
         var tunnelFile: FileDescriptorSink?
         if let tunnelLog {
             switch StandardStream.create(tunnelLog) {
@@ -168,12 +170,24 @@ public struct ConnCommand: ParsableCommand {
             written += 1
             out.append { chosen.append(c, columns: columns, to: &$0) }
         }
+        // Rows are formatted on the tracking threads and written here in order.
         let status = tracking.track(&pipeline, err: &err, after: { pipeline in
             guard tunnelFile != nil else { return }
             for r in pipeline.takeTunnelRecords() { tunnelFile?.write(TunnelLog.zeekRow(r)) }
-        }) { event in
-            guard case let .ended(c) = event, selected(c) else { return }
-            if collect { collected.append(c) } else { emit(c, &out) }
+        }, transform: { event -> Row? in
+            guard case let .ended(c) = event, selected(c) else { return nil }
+            if collect { return .record(c) }
+            var bytes: [UInt8] = []
+            chosen.append(c, columns: columns, to: &bytes)
+            return .formatted(bytes)
+        }) { row in
+            switch row {
+            case let .record(c): collected.append(c)
+            case let .formatted(bytes):
+                if let limit, written >= limit { return }
+                written += 1
+                out.write(bytes: bytes)
+            }
         }
         if collect {
             var rows = Self.sorted(collected, by: sort ?? "start")
@@ -191,6 +205,12 @@ public struct ConnCommand: ParsableCommand {
             if f.fragments + f.unusable > 0 { err.write(PacketStatistics.report(f).joined(separator: "\n") + "\n") }
         }
         return status
+    }
+
+    /// A connection as the tracking threads hand it over: formatted, or kept for sorting.
+    enum Row: Sendable {
+        case formatted([UInt8])
+        case record(Connection)
     }
 
     /// The `--stats` report.

@@ -141,6 +141,9 @@ public struct ExtractCommand: ParsableCommand {
                         return
                     }
                     let packet = intake.packet
+                    // Numbered as pass 1 numbered them, so that connections get the same numbers.
+                    intake.ordinal += 1
+                    tracker.begin(ordinal: intake.ordinal)
                     tracker.process(packet, tunnels: intake.tunnels, at: meta.timestamp) { _ in }
                     // A tunnelled frame is written whole, for its inner connection or for the UDP one carrying it.
                     var wanted = tracker.lastConnectionID.map(ids.contains) ?? false
@@ -148,6 +151,8 @@ public struct ExtractCommand: ParsableCommand {
                     if packet.nextSubframe != 0 {
                         // An A-MSDU: the frame is written if any of its subframes is wanted.
                         for sub in intake.subframes {
+                            intake.ordinal += 1
+                            tracker.begin(ordinal: intake.ordinal)
                             tracker.process(sub, at: meta.timestamp) { _ in }
                             if let id = tracker.lastConnectionID, ids.contains(id) { wanted = true }
                         }

@@ -22,7 +22,7 @@ public struct TrackingOptions: ParsableArguments {
     public var localNets: String?
 
     /// Maximum flows.
-    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 1000000, about 250 MB).")
+    @Option(name: .customLong("max-flows"), help: "Track at most N connections at once; the idlest is evicted beyond that (default 1000000, about 250 MB). With --threads T each table holds N/T, so which connections are evicted depends on T.")
     public var maxFlows: Int = 1_000_000
 
     /// Timeout profile.
@@ -70,6 +70,10 @@ public struct TrackingOptions: ParsableArguments {
           help: "Do not apply Zeek's DNS and NTP rules (turning a connection around on a response or server message; ending DNS after 10 s of quiet).")
     public var noAnalyzerFlips = false
 
+    /// Tracking threads.
+    @Option(help: "Tracking threads: decoding on the reading thread, connections shared out among N tables by their 5-tuple; output identical to 1 (default: the number of cores; 1 tracks on the reading thread).")
+    public var threads: Int?
+
     /// No progress bar.
     @Flag(name: [.customShort("q"), .customLong("quiet")], help: "No progress bar on standard error for large files.")
     public var quiet = false
@@ -80,6 +84,7 @@ public struct TrackingOptions: ParsableArguments {
     /// Validates the values.
     public func validate() throws {
         if maxFlows < 1 { throw ValidationError("--max-flows must be at least 1") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
         if timeouts != "zeek" && timeouts != "conntrack" { throw ValidationError("--timeouts must be zeek or conntrack") }
         if let localNets, localNets != "none" {
             for item in localNets.split(separator: ",") where Subnet(Self.trim(item)) == nil {
@@ -119,6 +124,7 @@ public struct TrackingOptions: ParsableArguments {
         c.recordL2Addresses = macColumns
         if sctpPorts { c.sctpPorts = true }
         c.analyzerFlips = !noAnalyzerFlips
+        c.threads = threads ?? min(64, StandardStream.availableCores)
         return c
     }
 
@@ -136,17 +142,29 @@ public struct TrackingOptions: ParsableArguments {
     /// - Parameter after: runs once the input is read and the remaining connections ended.
     func track(_ pipeline: inout FlowTracker, err: inout some TextSink, after: (inout FlowTracker) -> Void = { _ in },
                _ handle: (ConnectionEvent) -> Void) -> ExitStatus {
+        track(&pipeline, err: &err, after: after, transform: { $0 }, handle)
+    }
+
+    /// Reads every file into `pipeline`, each event turned into an `Output` by `transform`
+    /// on the tracking threads (``TrackerConfiguration/threads``) and handed to `consume` in
+    /// packet order, then the remaining connections likewise; errors go to `err` as one
+    /// line each. Returns the exit status.
+    /// - Parameter after: runs once the input is read and the remaining connections ended.
+    func track<Output: Sendable>(_ pipeline: inout FlowTracker, err: inout some TextSink,
+                                 after: (inout FlowTracker) -> Void = { _ in },
+                                 transform: @escaping @Sendable (ConnectionEvent) -> Output?,
+                                 _ consume: (Output) -> Void) -> ExitStatus {
         var status = ExitStatus.success
         // Several files are one capture, merged by time; one progress bar for all of them.
         var bar = ProgressBar(paths: files, quiet: quiet)
         pipeline.run(files: files, filter: filter, progress: bar == nil ? nil : { bar?.update(packets: $0, bytes: $1) },
+                     finishing: true,
                      failure: { path, error in
                          bar?.finish()
                          err.writeError(files.count > 1 ? "\(path): \(error)" : "\(error)")
                          if status == .success { status = ExitStatus(error) }
-                     }, handle)
+                     }, transform: transform, consume)
         bar?.finish()
-        pipeline.finish(handle)
         after(&pipeline)
         if pipeline.statistics.connections.evictions > 0 {
             err.writeError("\(pipeline.statistics.connections.evictions) connections were evicted to stay within --max-flows \(maxFlows)")

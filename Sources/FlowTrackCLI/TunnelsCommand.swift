@@ -42,6 +42,7 @@ public struct TunnelsCommand: ParsableCommand {
     /// Runs the command, writing to the given sinks, and returns the exit status.
     public func execute(out: inout some TextSink, err: inout some TextSink) -> ExitStatus {
         var configuration = tracking.configuration(communityID: false)
+        configuration.threads = 1  // tunnel.log lines come from every tunnel's table: one thread keeps them in order
         configuration.tunnelLog = true
         configuration.kernelStates = false
         var pipeline = FlowTracker(configuration: configuration)

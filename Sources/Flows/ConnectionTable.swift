@@ -20,6 +20,14 @@ public struct ConnectionTable {
     var timers = TimerQueue()
     var now: Int64 = .min
     var nextSerial: UInt64 = 1
+    /// The position of the packet being processed, when the pipeline numbers packets
+    /// (``begin(ordinal:)``); 0 otherwise. Serials then come from packet positions, so a
+    /// connection's number and uid do not depend on which table (shard) tracks it.
+    var ordinal: UInt64 = 0
+    /// Serials (and tunnel numbers) handed out for the current ``ordinal``.
+    var createdInPacket: UInt64 = 0
+    /// Whether ``uidSalt`` is set (at the first packet).
+    var salted = false
     /// The eviction sampler's generator state.
     var evictionState: UInt64 = 0x853C_49E6_748F_EA9B
     /// The uid seed in force (configured, or derived from the first packet's time).
@@ -261,20 +269,63 @@ public struct ConnectionTable {
     /// Fires every timer due at or before `time` (network time never goes backwards).
     /// Live captures call this on a clock tick so idle connections end while the wire is silent.
     public mutating func advance(to time: Timestamp, _ emit: (ConnectionEvent) -> Void) {
+        advance(to: time) { _, event in emit(event) }
+    }
+
+    /// ``advance(to:_:)``, giving each event with the due time of the timer that caused it
+    /// (timers fire in (due time, serial) order, which is how the shards' events merge).
+    @inline(__always)
+    package mutating func advance(to time: Timestamp, timed emit: (_ due: Int64, ConnectionEvent) -> Void) {
         if time.nanoseconds > now { now = time.nanoseconds }
+        if !salted {
+            salted = true
+            uidSalt = configuration.uidSeed ?? UInt64(bitPattern: time.nanoseconds) &* 0x9E37_79B9_7F4A_7C15
+        }
         if !activeTunnels.isEmpty { expireTunnels() }
         while let timer = timers.pop(dueBy: now) {
             let e = Int(timer.entry)
             guard UInt32(truncatingIfNeeded: table[e].serial) == timer.generation, table[e].serial != 0 else { continue }
-            fire(timer, e, emit)
+            fire(timer, e) { emit(timer.due, $0) }
         }
+    }
+
+    /// Numbers the next packet: its position in the capture (from 1; each frame, A-MSDU
+    /// subframe and clock tick takes one). The connections it creates get serials
+    /// `ordinal << 3 | n` (the n-th created by that packet), so that tables sharing a
+    /// capture by 5-tuple (``FlowTracker`` with several threads) number connections, and
+    /// so name them (uids), exactly as one table would.
+    @inline(__always)
+    package mutating func begin(ordinal: UInt64) {
+        self.ordinal = ordinal
+        createdInPacket = 0
+    }
+
+    /// The serial of a connection (or IP tunnel) created now: from the packet's position
+    /// when packets are numbered, else the next in sequence.
+    mutating func newSerial() -> UInt64 {
+        if ordinal != 0 {
+            defer { createdInPacket += 1 }
+            return ordinal << 3 | min(createdInPacket, 7)
+        }
+        defer { nextSerial += 1 }
+        return nextSerial
     }
 
     /// Ends every remaining connection (reason `endOfInput`), oldest first.
     public mutating func flush(_ emit: (ConnectionEvent) -> Void) {
-        let remaining = table.entries.map { (start: table[$0].startTime, serial: table[$0].serial, entry: $0) }
+        for r in remainingInAgeOrder() { end(r.entry, reason: .endOfInput, emit) }
+    }
+
+    /// The connections still tracked, oldest first (start time, then number): the order
+    /// ``flush(_:)`` ends them in, for merging several tables' flushes.
+    package func remainingInAgeOrder() -> [(start: Int64, serial: UInt64, entry: Int)] {
+        table.entries.map { (start: table[$0].startTime, serial: table[$0].serial, entry: $0) }
             .sorted { ($0.start, $0.serial) < ($1.start, $1.serial) }
-        for r in remaining { end(r.entry, reason: .endOfInput, emit) }
+    }
+
+    /// Ends the connection at `entry` (from ``remainingInAgeOrder()``) at the end of input.
+    package mutating func endAtEndOfInput(entry: Int, _ emit: (ConnectionEvent) -> Void) {
+        end(entry, reason: .endOfInput, emit)
     }
 
     /// The uid of the connection with tracker number `id` (``Connection/id``).
@@ -309,11 +360,7 @@ public struct ConnectionTable {
         c.transport = transport
         c.startTime = time
         c.lastTime = time
-        if nextSerial == 1 {
-            uidSalt = configuration.uidSeed ?? UInt64(bitPattern: time) &* 0x9E37_79B9_7F4A_7C15
-        }
-        c.serial = nextSerial
-        nextSerial += 1
+        c.serial = newSerial()
         // A flip at creation goes through `Connection::FlipRoles` like any other: the
         // history starts with `^` (Docs/Encapsulation.md §4b).
         let flip = shouldFlipAtCreation(p, transport)

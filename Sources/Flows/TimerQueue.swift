@@ -26,7 +26,9 @@ struct TimerQueue {
 
         /// Firing order: due time, then the older connection.
         static func before(_ a: Timer, _ b: Timer) -> Bool {
-            a.due != b.due ? a.due < b.due : a.generation < b.generation
+            // Serials compared modulo 2^32: right for connections created within 2^31 serials
+            // of each other.
+            a.due != b.due ? a.due < b.due : Int32(bitPattern: a.generation &- b.generation) < 0
         }
     }
 

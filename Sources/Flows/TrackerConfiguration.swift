@@ -76,6 +76,11 @@ public struct TrackerConfiguration: Sendable {
     /// The default, one million, bounds the tracker at about 250 MB (measured:
     /// 242–245 bytes per connection with the table index and timer wheel).
     public var maxFlows: Int = 1_000_000
+    /// Tracking threads for `FlowTracker` runs over files: 1 (the default) tracks on the
+    /// calling thread; more decode on the calling thread and track on that many shards,
+    /// chosen by a symmetric hash of the 5-tuple, with events in the same order and with the
+    /// same uids as one thread gives. ``maxFlows`` is then shared out among the shards.
+    public var threads: Int = 1
     /// The Community ID seed.
     public var communityIDSeed: UInt16 = 0
     /// Whether records carry a Community ID (one SHA-1 per connection); empty when off.
@@ -155,11 +160,25 @@ public struct TrackerStatistics: Sendable, Hashable {
     public var ended: [EndReason: Int] = [:]
     /// Connections ended to respect `maxFlows`.
     public var evictions: Int { ended[.eviction, default: 0] }
-    /// The most connections tracked at once.
+    /// The most connections tracked at once. Summed over the tables of a run with
+    /// several threads, it is the sum of each table's peak: at least the true peak.
     public var peakFlows = 0
 
     /// No counts yet.
     public init() {}
+
+    /// Adds the counts of another table (a shard of the same capture): sums, the larger
+    /// backward step, and the peaks summed.
+    public mutating func merge(_ other: TrackerStatistics) {
+        packets += other.packets; tracked += other.tracked; nonIP += other.nonIP; malformed += other.malformed
+        badIPChecksums += other.badIPChecksums; fragments += other.fragments; truncatedTransport += other.truncatedTransport
+        verifiedTransportChecksums += other.verifiedTransportChecksums; badTransportChecksums += other.badTransportChecksums
+        withoutConnection += other.withoutConnection; tunnelled += other.tunnelled
+        timeWentBackwards += other.timeWentBackwards; largestBackwardStep = max(largestBackwardStep, other.largestBackwardStep)
+        vlanContextOverflows += other.vlanContextOverflows; connections += other.connections
+        for (reason, n) in other.ended { ended[reason, default: 0] += n }
+        peakFlows += other.peakFlows
+    }
 }
 
 extension TrackerStatistics {

@@ -142,8 +142,13 @@ extension ConnectionTable {
             return known.id
         }
         if ipTunnels.count >= Self.ipTunnelLimit { ipTunnels.removeAll(keepingCapacity: true) }
-        nextTunnelSerial += 1
-        let id = Self.ipTunnelIDBase | nextTunnelSerial
+        let id: UInt64
+        if ordinal != 0 {
+            id = Self.ipTunnelIDBase | newSerial()  // from the packet's position, as connections
+        } else {
+            nextTunnelSerial += 1
+            id = Self.ipTunnelIDBase | nextTunnelSerial
+        }
         ipTunnels[key] = IPTunnel(id: id, lastSeen: now, source: layer.source, destination: layer.destination)
         return id
     }

@@ -13,6 +13,7 @@
 /// ``DecodedPacket/fragmentOffset`` > 0 and no ports (Zeek reassembles; doing so
 /// needs buffering, which this allocation-free stage leaves to a later one).
 public struct PacketDecoder: Sendable {
+
     /// The link type of the frames this decoder reads.
     public let linkType: LinkType
     /// Whether to verify IPv4 header and TCP/UDP/ICMP checksums.

@@ -60,6 +60,11 @@ public enum StandardStream {
     /// Closes a descriptor from ``create(_:)``.
     public static func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
 
+    /// The processors online (at least 1).
+    public static var availableCores: Int {
+        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
     /// Raises the process's soft limit on open descriptors towards `wanted` (never above the
     /// hard limit) and returns the limit now in force.
     public static func raiseOpenFileLimit(to wanted: Int) -> Int {

@@ -88,8 +88,29 @@ func conn(_ arguments: [String], terminal: Bool = false) throws -> Run {
         #expect(ignored.out.contains("\"history\":\"ShADd\""))
     }
 
+    @Test func threadsGiveTheSameOutputInEveryFormat() throws {
+        // Rows formatted on the tracking threads, merged in one-thread order: byte for byte the
+        // same output (the wall-clock #open/#close lines aside), warnings included.
+        let captures = ["many-flows.pcap", "tn-vxlan.pcap", "fragments.pcap", "zr-idle-240.pcap", "conn-checksum.pcap"]
+        for name in captures {
+            for format in ["zeek", "json", "csv", "table"] {
+                let arguments = [Paths.fixture(name), "--format", format, "--community-id"]
+                let one = try conn(arguments + ["--threads", "1"])
+                let noClock = { (text: String) in text.split(separator: "\n").filter { !$0.hasPrefix("#open") && !$0.hasPrefix("#close") } }
+                #expect(!noClock(one.out).isEmpty)
+                for threads in ["2", "4"] {
+                    let many = try conn(arguments + ["--threads", threads])
+                    #expect(noClock(many.out) == noClock(one.out), "\(name) --format \(format) --threads \(threads)")
+                    #expect(many.err == one.err && many.status == one.status)
+                }
+            }
+        }
+        #expect(throws: (any Error).self) { try ConnCommand.parse(["x.pcap", "--threads", "0"]).validate() }
+    }
+
     @Test func maxFlowsReportsEvictions() throws {
-        let run = try conn([Paths.fixture("conn-udp.pcap"), "--format", "json", "--max-flows", "1"])
+        // One table: with several, each holds its share of the limit and evicts within it.
+        let run = try conn([Paths.fixture("conn-udp.pcap"), "--format", "json", "--max-flows", "1", "--threads", "1"])
         #expect(run.status == .success)
         #expect(run.out.split(separator: "\n").count == 3)
         #expect(run.out.contains("\"end_reason\":\"eviction\""))
