@@ -75,7 +75,7 @@ public struct FlowTracker {
         if configuration.threads > 1 {
             var failed: CaptureError?
             runSharded(files: [path], filter: filter, progress: progress, stop: stop, failure: { _, error in failed = error },
-                       transform: { $0 }, handler)
+                       render: { event, _ in event }, { event, _ in handler(event) })
             if let failed { throw failed }
             return
         }
@@ -142,7 +142,7 @@ public struct FlowTracker {
                              _ handler: (ConnectionEvent) -> Void) {
         if configuration.threads > 1 {
             return runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure,
-                              transform: { $0 }, handler)
+                              render: { event, _ in event }, { event, _ in handler(event) })
         }
         withoutActuallyEscaping(handler) { handler in
             var sink = TableSink(tracker: tracker, handler: handler)
@@ -166,14 +166,32 @@ public struct FlowTracker {
                                                failure: (_ path: String, _ error: CaptureError) -> Void,
                                                transform: @escaping @Sendable (ConnectionEvent) -> Output?,
                                                _ consume: (Output) -> Void) {
+        run(files: paths, filter: filter, progress: progress, stop: stop, finishing: finishing, failure: failure,
+            render: { event, _ in transform(event) }, { value, _ in consume(value) })
+    }
+
+    /// The form of ``run(files:filter:progress:stop:finishing:failure:transform:_:)`` whose
+    /// `render` may also write bytes (a formatted row) into a buffer of its tracking thread,
+    /// handed to `consume` with the output (so that rows cost no allocation each): the
+    /// buffer holds a batch's bytes and is emptied after them.
+    package mutating func run<Output: Sendable>(files paths: [String], filter: String? = nil,
+                                                progress: ((_ packets: Int, _ bytes: Int) -> Void)? = nil,
+                                                stop: CaptureStop? = nil, finishing: Bool = false,
+                                                failure: (_ path: String, _ error: CaptureError) -> Void,
+                                                render: @escaping @Sendable (ConnectionEvent, inout [UInt8]) -> Output?,
+                                                _ consume: (Output, borrowing [UInt8]) -> Void) {
+        var scratch: [UInt8] = []
+        // On the calling thread: one event at a time through a reused buffer.
+        let handler = { (event: ConnectionEvent) in
+            if let value = render(event, &scratch) { consume(value, scratch) }
+            scratch.removeAll(keepingCapacity: true)
+        }
         if configuration.threads > 1 {
-            runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure,
-                       transform: transform, consume)
+            runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, render: render, consume)
             // The remaining connections end on this thread, one at a time, in one-thread order.
-            if finishing { finish { event in if let value = transform(event) { consume(value) } } }
+            if finishing { finish(handler) }
             return
         }
-        let handler = { (event: ConnectionEvent) in if let value = transform(event) { consume(value) } }
         run(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, handler)
         if finishing { finish(handler) }
     }
@@ -240,14 +258,19 @@ public struct FlowTracker {
         }
     }
 
+    /// The tracking tables for `threads` threads in all: the reading thread decodes, the
+    /// others track (one table each).
+    static func shardCount(threads: Int) -> Int { max(1, threads - 1) }
+
     /// The tables of a run with several threads (made at the first run).
     mutating func takeShards() -> [ConnectionTable] {
         if shards.isEmpty {
             var each = configuration
             // The flow limit is shared out: with it reached, which connection a shard evicts
             // depends on the shard layout (the one thing that does).
-            each.maxFlows = max(1, (configuration.maxFlows + configuration.threads - 1) / configuration.threads)
-            shards = (0..<configuration.threads).map { _ in ConnectionTable(configuration: each) }
+            let count = Self.shardCount(threads: configuration.threads)
+            each.maxFlows = max(1, (configuration.maxFlows + count - 1) / count)
+            shards = (0..<count).map { _ in ConnectionTable(configuration: each) }
         }
         defer { shards = [] }
         return shards
@@ -258,11 +281,11 @@ public struct FlowTracker {
     mutating func runSharded<Output: Sendable>(files paths: [String], filter: String?,
                                                progress: ((_ packets: Int, _ bytes: Int) -> Void)?, stop: CaptureStop?,
                                                failure: (_ path: String, _ error: CaptureError) -> Void,
-                                               transform: @escaping @Sendable (ConnectionEvent) -> Output?,
-                                               _ consume: (Output) -> Void) {
+                                               render: @escaping @Sendable (ConnectionEvent, inout [UInt8]) -> Output?,
+                                               _ consume: (Output, borrowing [UInt8]) -> Void) {
         withoutActuallyEscaping(consume) { consume in
             let state = DispatchState(depth: PacketDispatcher.depth)
-            let run = ShardedRun(tables: takeShards(), state: state, transform: transform, consume: consume)
+            let run = ShardedRun(tables: takeShards(), state: state, render: render, consume: consume)
             var dispatcher = run.dispatcher(state: state, firstOrdinal: ordinal)
             readFiles(paths, filter: filter, progress: progress, stop: stop, failure: failure, into: &dispatcher)
             dispatcher.drain()
@@ -285,6 +308,10 @@ public struct FlowTracker {
         guard let decoder = try? PacketDecoder(linkType: linkType, verifyChecksums: configuration.verifyChecksums) else {
             throw .activationFailed(interface: capture.interface, message: "link type \(linkType) is not one FlowTrack decodes")
         }
+        if configuration.threads > 1 {
+            return try runShardedLive(&capture, decoder: decoder, maxPackets: maxPackets, until: shouldStop, packet: packet,
+                                      each: each, handler)
+        }
         var intake = FrameIntake(configuration: configuration, reassembler: reassembler)
         defer { reassembler = intake.reassembler }
         var count = 0
@@ -303,6 +330,51 @@ public struct FlowTracker {
             each(&self)
         }
         packetStatistics.addLinkType(linkType, packets: count)
+    }
+
+    /// ``run(live:maxPackets:until:packet:each:_:)`` with the tracking on
+    /// ``TrackerConfiguration/threads`` − 1 shards: what has been read is handed to them at
+    /// least every 100 ms, and idle clock ticks reach them as well, so events come out within
+    /// about 200 ms. `each` sees the decoder's statistics but not the shards' tables.
+    mutating func runShardedLive(_ capture: inout LiveCapture, decoder: PacketDecoder, maxPackets: Int?, until shouldStop: () -> Bool,
+                                 packet: ((PacketMetadata, Span<UInt8>) -> Void)?, each: (inout FlowTracker) -> Void,
+                                 _ handler: (ConnectionEvent) -> Void) throws(LiveCaptureError) {
+        let linkType = capture.linkType
+        try withoutActuallyEscaping(handler) { (handler) throws(LiveCaptureError) in
+            let state = DispatchState(depth: PacketDispatcher.depth)
+            let run = ShardedRun(tables: takeShards(), state: state, render: { event, _ in event }, consume: { event, _ in handler(event) })
+            var dispatcher = run.dispatcher(state: state, firstOrdinal: ordinal)
+            var intake = FrameIntake(configuration: configuration, reassembler: reassembler, ordinal: ordinal)
+            var count = 0
+            var handedOver = WallClock.now.nanoseconds
+            defer {
+                dispatcher.drain()
+                shards = run.finish()
+                reassembler = intake.reassembler
+                ordinal = intake.ordinal
+                packetStatistics.addLinkType(linkType, packets: count)
+            }
+            while !shouldStop(), maxPackets.map({ count < $0 }) ?? true {
+                let taken = try capture.next(waiting: 100) { meta, bytes in
+                    let ready = intake.take(bytes, meta, with: decoder)
+                    packet?(meta, bytes)
+                    return (meta, ready)
+                }
+                let now = WallClock.now
+                if let (meta, ready) = taken {
+                    count += 1
+                    if ready { intake.dispatch(to: &dispatcher, at: meta.timestamp, &packetStatistics) } else { intake.held(&packetStatistics) }
+                } else {
+                    intake.ordinal += 1
+                    dispatcher.tick(at: now.nanoseconds, ordinal: intake.ordinal)  // timers run on the clock while the wire is silent
+                }
+                if taken == nil || now.nanoseconds - handedOver >= 100_000_000 {
+                    dispatcher.handOver()
+                    handedOver = now.nanoseconds
+                }
+                each(&self)
+            }
+        }
     }
 
     /// The connections of a live capture as an asynchronous sequence of events.
@@ -336,10 +408,14 @@ public struct FlowTracker {
     public mutating func finish(_ handler: (ConnectionEvent) -> Void) {
         tracker.flush(handler)
         guard !shards.isEmpty else { return }
-        // The shards' remaining connections, merged oldest first as one table ends them, and
-        // ended one at a time (nothing collected).
-        let orders = shards.map { $0.remainingInAgeOrder() }
-        var heads = [Int](repeating: 0, count: shards.count)
+        Self.endRemaining(&shards, handler)
+    }
+
+    /// Ends the remaining connections of several tables (shards of one capture) oldest
+    /// first across them, as one table would end them, one at a time (nothing collected).
+    static func endRemaining(_ tables: inout [ConnectionTable], _ handler: (ConnectionEvent) -> Void) {
+        let orders = tables.map { $0.remainingInAgeOrder() }
+        var heads = [Int](repeating: 0, count: tables.count)
         while true {
             var best = -1
             for i in orders.indices where heads[i] < orders[i].count {
@@ -347,7 +423,7 @@ public struct FlowTracker {
                     < (orders[best][heads[best]].start, orders[best][heads[best]].serial) { best = i }
             }
             if best < 0 { break }
-            shards[best].endAtEndOfInput(entry: orders[best][heads[best]].entry, handler)
+            tables[best].endAtEndOfInput(entry: orders[best][heads[best]].entry, handler)
             heads[best] += 1
         }
     }

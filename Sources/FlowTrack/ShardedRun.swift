@@ -41,6 +41,8 @@ struct EventKey: Comparable {
 final class ShardOutput<Output: Sendable>: @unchecked Sendable {
     var keys: [EventKey] = []
     var values: [Output] = []
+    /// Bytes the outputs refer to (rows rendered on the shard's thread).
+    var bytes: [UInt8] = []
 
     @inline(__always)
     func append(_ key: EventKey, _ value: Output) {
@@ -68,7 +70,7 @@ final class PacketBatch: @unchecked Sendable {
 /// The batch being filled, owned by the reading thread: plain arrays, so that adding a
 /// packet costs no reference counting and no exclusivity check.
 struct BatchBuilder {
-    static var capacity: Int { 512 }
+    static var capacity: Int { 256 }
     var packets: [DecodedPacket] = []
     var times: [Int64] = []
     var owners: [UInt8] = []
@@ -117,32 +119,36 @@ final class ShardWorker<Output: Sendable>: @unchecked Sendable {
     }
 
     /// The shard's loop: every batch in order until the one that says stop.
-    func work(_ state: DispatchState, transform: @Sendable (ConnectionEvent) -> Output?) {
+    func work(_ state: DispatchState, render: @Sendable (ConnectionEvent, inout [UInt8]) -> Output?) {
         var next = 0
         // The table is worked on as a local (no exclusivity check per access), swapped out
         // and back in so that neither copy is shared (no copy-on-write of the whole table).
         var table = ConnectionTable(configuration: self.table.configuration)
         swap(&table, &self.table)
         while true {
+            // Woken once per few batches (``PacketDispatcher/signalEvery``): every batch
+            // published by then is worked through.
             ready.wait()
-            _ = state.published.load(ordering: .acquiring)
-            let slot = next % state.batches.count
-            let batch = state.batches[slot]
-            let out = outputs[slot]
-            let last = batch.last
-            Self.process(batch, shard: index, table: &table, into: out, transform)
-            next += 1
-            if last { swap(&table, &self.table) }
-            done.store(next, ordering: .releasing)
-            state.progress.signal()
-            if last { return }
+            let available = state.published.load(ordering: .acquiring)
+            while next < available {
+                let slot = next % state.batches.count
+                let batch = state.batches[slot]
+                let out = outputs[slot]
+                let last = batch.last
+                Self.process(batch, shard: index, table: &table, into: out, render)
+                next += 1
+                if last { swap(&table, &self.table) }
+                done.store(next, ordering: .releasing)
+                state.progress.signal()
+                if last { return }
+            }
         }
     }
 
     /// Tracks the shard's packets of `batch` and advances its timers at every other packet.
     @inline(__always)
     static func process(_ batch: PacketBatch, shard: UInt8, table: inout ConnectionTable, into out: ShardOutput<Output>,
-                        _ transform: (ConnectionEvent) -> Output?) {
+                        _ render: (ConnectionEvent, inout [UInt8]) -> Output?) {
         // Local references: indexing them costs no exclusivity check.
         let packets = batch.packets, times = batch.times, owners = batch.owners, tunnels = batch.tunnels
         let first = batch.firstOrdinal
@@ -151,22 +157,27 @@ final class ShardWorker<Output: Sendable>: @unchecked Sendable {
             let ordinal = first + UInt64(i)
             let time = Timestamp(nanoseconds: times[i])
             table.advance(to: time) { due, event in
-                if let value = transform(event) {
+                if let value = render(event, &out.bytes) {
                     out.append(EventKey(ordinal: ordinal, phase: 0, time: due, serial: event.connection.id), value)
                 }
             }
             guard owners[i] == shard else { continue }
             table.begin(ordinal: ordinal)
             let key = EventKey(ordinal: ordinal, phase: 1, time: 0, serial: 0)
-            let emit = { (event: ConnectionEvent) in if let value = transform(event) { out.append(key, value) } }
+            // (The closures are written out at each call: one kept in a local would be allocated
+            // for every packet.)
             if packets[i].tunnelDepth > 0 {
                 while tunnelIndex < tunnels.count, tunnels[tunnelIndex].index < i { tunnelIndex += 1 }
                 if tunnelIndex < tunnels.count, tunnels[tunnelIndex].index == i {
-                    table.process(packets[i], tunnels: tunnels[tunnelIndex].stack, at: time, emit)
+                    table.process(packets[i], tunnels: tunnels[tunnelIndex].stack, at: time) { event in
+                        if let value = render(event, &out.bytes) { out.append(key, value) }
+                    }
                     continue
                 }
             }
-            table.process(packets[i], at: time, emit)
+            table.process(packets[i], at: time) { event in
+                if let value = render(event, &out.bytes) { out.append(key, value) }
+            }
         }
     }
 }
@@ -220,15 +231,18 @@ package struct PacketDispatcher {
     let state: DispatchState
     let shardCount: Int
     var builder: BatchBuilder
-    /// Batches published, and merged, so far.
+    /// Batches published, merged, and announced to the shards, so far.
     var filling = 0
     var merged = 0
+    var signalled = 0
     let signalShards: () -> Void
     let isDone: (Int) -> Bool
     let merge: (Int) -> Void
 
     /// Batches in flight.
-    static var depth: Int { 8 }
+    static var depth: Int { 16 }
+    /// Batches published between two wake-ups of the shards.
+    static var signalEvery: Int { 8 }
 
     /// The shard of a packet: a symmetric hash, so that both directions of a connection meet
     /// in one table. TCP hashes its 5-tuple. A tunnelled packet hashes the outermost address
@@ -264,11 +278,13 @@ package struct PacketDispatcher {
     }
 
     /// Adds one packet (with its tunnels) to the batch being filled, publishing it when full.
+    /// `owner` overrides the shard (`UInt8.max`: none, a clock tick every shard advances to).
     @inline(__always)
-    package mutating func add(_ p: DecodedPacket, tunnels: TunnelStack?, at time: Int64, ordinal: UInt64) {
+    package mutating func add(_ p: DecodedPacket, tunnels: TunnelStack?, at time: Int64, ordinal: UInt64, owner: UInt8? = nil) {
         if builder.packets.count == BatchBuilder.capacity { publish(last: false) }
+        assert(ordinal == builder.firstOrdinal + UInt64(builder.packets.count), "packets are numbered in order")
         if let tunnels { builder.tunnels.append((builder.packets.count, tunnels)) }
-        builder.owners.append(Self.shard(of: p, tunnels: tunnels, count: shardCount))
+        builder.owners.append(owner ?? Self.shard(of: p, tunnels: tunnels, count: shardCount))
         builder.times.append(time)
         builder.packets.append(p)
     }
@@ -279,16 +295,40 @@ package struct PacketDispatcher {
         builder.move(into: state.batches[filling % Self.depth], last: last)
         filling += 1
         state.published.store(filling, ordering: .releasing)
-        signalShards()
+        // Waking the shards for every batch costs a context switch each, which on a busy
+        // machine takes the core from this thread (the pipeline's slowest stage): they are
+        // woken every few batches, and whenever this thread is about to wait for them.
+        if last || filling - signalled >= Self.signalEvery { wakeShards() }
         while merged < filling, isDone(merged) { merge(merged); merged += 1 }
         while filling - merged >= Self.depth { waitAndMerge() }
     }
 
+    /// Wakes the shards for every batch published so far.
+    mutating func wakeShards() {
+        guard signalled < filling else { return }
+        signalled = filling
+        signalShards()
+    }
+
     /// Waits for the oldest unmerged batch and merges it.
     mutating func waitAndMerge() {
+        wakeShards()
         while !isDone(merged) { state.progress.wait() }
         merge(merged)
         merged += 1
+    }
+
+    /// A clock tick: every shard advances its timers to `time` (a live capture's silence).
+    mutating func tick(at time: Int64, ordinal: UInt64) {
+        add(DecodedPacket(), tunnels: nil, at: time, ordinal: ordinal, owner: .max)
+    }
+
+    /// Publishes what has been read and wakes the shards, without waiting for them; what
+    /// they have finished is merged (a live capture's regular hand-over).
+    mutating func handOver() {
+        if !builder.packets.isEmpty { publish(last: false) }
+        wakeShards()
+        while merged < filling, isDone(merged) { merge(merged); merged += 1 }
     }
 
     /// Hands over everything read so far (before a failure is reported, so that it comes
@@ -310,19 +350,19 @@ package struct PacketDispatcher {
 final class ShardedRun<Output: Sendable> {
     let workers: [ShardWorker<Output>]
     let group = DispatchGroup()
-    /// Receives the outputs in order (on the reading thread).
-    let consume: (Output) -> Void
+    /// Receives the outputs in order (on the reading thread), with the bytes they refer to.
+    let consume: (Output, borrowing [UInt8]) -> Void
     var heads: [Int]
 
     /// Starts one thread per table.
-    init(tables: [ConnectionTable], state: DispatchState, transform: @escaping @Sendable (ConnectionEvent) -> Output?,
-         consume: @escaping (Output) -> Void) {
+    init(tables: [ConnectionTable], state: DispatchState, render: @escaping @Sendable (ConnectionEvent, inout [UInt8]) -> Output?,
+         consume: @escaping (Output, borrowing [UInt8]) -> Void) {
         workers = tables.enumerated().map { ShardWorker(table: $1, index: $0, depth: state.batches.count) }
         self.consume = consume
         heads = [Int](repeating: 0, count: tables.count)
         for worker in workers {
             DispatchQueue(label: "flowtrack.shard.\(worker.index)").async(group: group) {
-                worker.work(state, transform: transform)
+                worker.work(state, render: render)
             }
         }
     }
@@ -341,7 +381,8 @@ final class ShardedRun<Output: Sendable> {
         var nonEmpty = 0, only = 0
         for (i, worker) in workers.enumerated() where !worker.outputs[slot].keys.isEmpty { nonEmpty += 1; only = i }
         if nonEmpty == 1 {
-            for value in workers[only].outputs[slot].values { consume(value) }
+            let out = workers[only].outputs[slot]
+            for value in out.values { consume(value, out.bytes) }
         } else if nonEmpty > 1 {
             let outputs = workers.map { $0.outputs[slot] }
             for i in heads.indices { heads[i] = 0 }
@@ -351,13 +392,14 @@ final class ShardedRun<Output: Sendable> {
                     if best < 0 || out.keys[heads[i]] < outputs[best].keys[heads[best]] { best = i }
                 }
                 if best < 0 { break }
-                consume(outputs[best].values[heads[best]])
+                consume(outputs[best].values[heads[best]], outputs[best].bytes)
                 heads[best] += 1
             }
         }
         for worker in workers where !worker.outputs[slot].keys.isEmpty {
             worker.outputs[slot].keys.removeAll(keepingCapacity: true)
             worker.outputs[slot].values.removeAll(keepingCapacity: true)
+            worker.outputs[slot].bytes.removeAll(keepingCapacity: true)
         }
     }
 
@@ -365,5 +407,71 @@ final class ShardedRun<Output: Sendable> {
     func finish() -> [ConnectionTable] {
         group.wait()
         return workers.map(\.table)
+    }
+}
+
+/// Connection tracking on several threads for programs that decode packets themselves (the
+/// counterpart of ``ConnectionTable/process(_:at:_:)``): the calling thread hands each
+/// decoded packet over; `threads` − 1 threads track, each its share of the connections by a
+/// symmetric hash; the handler receives the events on the calling thread, in the order and
+/// with the uids one `ConnectionTable` would give (a little later: batches of 256 packets go
+/// over at a time).
+///
+/// ```swift
+/// var configuration = TrackerConfiguration()
+/// configuration.threads = 3                          // 2 tracking threads
+/// let tracker = ShardedTracker(configuration: configuration) { event in print(event.connection) }
+/// var file = try PcapFile(path: "trace.pcap")
+/// let decoder = try PacketDecoder(linkType: file.linkType)
+/// var packet = DecodedPacket()
+/// while let time = try file.next({ meta, bytes in
+///     decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+///     return meta.timestamp
+/// }) {
+///     tracker.process(packet, at: time)              // in capture order
+/// }
+/// let statistics = tracker.finish()                  // ends the rest, stops the threads
+/// print(statistics.connections)
+/// ```
+public final class ShardedTracker {
+    let run: ShardedRun<ConnectionEvent>
+    var dispatcher: PacketDispatcher
+    var ordinal: UInt64 = 0
+    var finished = false
+
+    /// Starts `configuration.threads` − 1 tracking threads (at least one).
+    public init(configuration: TrackerConfiguration, handler: @escaping (ConnectionEvent) -> Void) {
+        let count = FlowTracker.shardCount(threads: configuration.threads)
+        var each = configuration
+        each.maxFlows = max(1, (configuration.maxFlows + count - 1) / count)
+        let state = DispatchState(depth: PacketDispatcher.depth)
+        run = ShardedRun(tables: (0..<count).map { _ in ConnectionTable(configuration: each) }, state: state,
+                         render: { event, _ in event }, consume: { event, _ in handler(event) })
+        dispatcher = run.dispatcher(state: state, firstOrdinal: 0)
+    }
+
+    /// Hands one decoded packet (with its tunnels, for a tunnelled one) over for tracking.
+    public func process(_ packet: DecodedPacket, tunnels: TunnelStack? = nil, at time: Timestamp) {
+        precondition(!finished, "process(_:tunnels:at:) after finish()")
+        ordinal += 1
+        dispatcher.add(packet, tunnels: packet.tunnelDepth > 0 ? tunnels : nil, at: time.nanoseconds, ordinal: ordinal)
+    }
+
+    /// Tracks everything handed over, ends the connections still open (reason
+    /// `endOfInput`), stops the threads and returns what they counted.
+    @discardableResult
+    public func finish() -> TrackerStatistics {
+        precondition(!finished, "finish() called twice")
+        finished = true
+        dispatcher.drain()
+        var tables = run.finish()
+        FlowTracker.endRemaining(&tables) { run.consume($0, []) }
+        var statistics = TrackerStatistics()
+        for table in tables { statistics.merge(table.statistics) }
+        return statistics
+    }
+
+    deinit {
+        if !finished { finish() }
     }
 }

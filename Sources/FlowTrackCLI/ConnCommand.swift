@@ -174,19 +174,19 @@ public struct ConnCommand: ParsableCommand {
         let status = tracking.track(&pipeline, err: &err, after: { pipeline in
             guard tunnelFile != nil else { return }
             for r in pipeline.takeTunnelRecords() { tunnelFile?.write(TunnelLog.zeekRow(r)) }
-        }, transform: { event -> Row? in
+        }, render: { event, bytes -> Row? in
             guard case let .ended(c) = event, selected(c) else { return nil }
             if collect { return .record(c) }
-            var bytes: [UInt8] = []
+            let start = bytes.count
             chosen.append(c, columns: columns, to: &bytes)
-            return .formatted(bytes)
-        }) { row in
+            return .formatted(start..<bytes.count)
+        }) { row, bytes in
             switch row {
             case let .record(c): collected.append(c)
-            case let .formatted(bytes):
+            case let .formatted(range):
                 if let limit, written >= limit { return }
                 written += 1
-                out.write(bytes: bytes)
+                out.append { $0.append(contentsOf: bytes[range]) }
             }
         }
         if collect {
@@ -207,10 +207,11 @@ public struct ConnCommand: ParsableCommand {
         return status
     }
 
-    /// A connection as the tracking threads hand it over: formatted, or kept for sorting.
+    /// A connection as the tracking threads hand it over: formatted (where its row lies in
+    /// the bytes handed over with it), or kept for sorting.
     enum Row: Sendable {
-        case formatted([UInt8])
-        case record(Connection)
+        case formatted(Range<Int>)
+        indirect case record(Connection)  // (boxed: a formatted row stays two words)
     }
 
     /// The `--stats` report.

@@ -68,6 +68,10 @@ public struct LiveCommand: ParsableCommand {
     @Flag(help: "Capture in promiscuous mode.")
     public var promiscuous = false
 
+    /// Threads.
+    @Option(help: "Threads: one reads and decodes, the others track, each its share of the connections by 5-tuple (default: the number of cores when writing events; 1 for the table on a terminal, which shows the table itself).")
+    public var threads: Int?
+
     /// Kernel buffer size.
     @Option(name: .customLong("buffer-size"), help: "Kernel capture buffer in bytes.")
     public var bufferSize: Int?
@@ -84,6 +88,7 @@ public struct LiveCommand: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if interval <= 0 { throw ValidationError("--interval must be positive") }
         if snaplen < 64 { throw ValidationError("--snaplen must be at least 64") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
     }
 
     /// Runs against standard output and standard error, stopping on SIGINT or SIGTERM.
@@ -108,6 +113,8 @@ public struct LiveCommand: ParsableCommand {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = !ignoreChecksums
         configuration.events = terminal ? [.ended] : .all
+        // The terminal view shows the connection table, which the reading thread must hold.
+        configuration.threads = terminal ? 1 : threads ?? min(64, StandardStream.availableCores)
         var capture: LiveCapture
         do throws(LiveCaptureError) {
             capture = try LiveCapture(interface: interface, snapshotLength: snaplen, promiscuous: promiscuous,

@@ -142,18 +142,19 @@ public struct TrackingOptions: ParsableArguments {
     /// - Parameter after: runs once the input is read and the remaining connections ended.
     func track(_ pipeline: inout FlowTracker, err: inout some TextSink, after: (inout FlowTracker) -> Void = { _ in },
                _ handle: (ConnectionEvent) -> Void) -> ExitStatus {
-        track(&pipeline, err: &err, after: after, transform: { $0 }, handle)
+        track(&pipeline, err: &err, after: after, render: { event, _ in event }) { event, _ in handle(event) }
     }
 
-    /// Reads every file into `pipeline`, each event turned into an `Output` by `transform`
-    /// on the tracking threads (``TrackerConfiguration/threads``) and handed to `consume` in
-    /// packet order, then the remaining connections likewise; errors go to `err` as one
-    /// line each. Returns the exit status.
+    /// Reads every file into `pipeline`, each event turned into an `Output` by `render` on
+    /// the tracking threads (``TrackerConfiguration/threads``; it may write a row into the
+    /// bytes it is given) and handed to `consume` in packet order with those bytes, then
+    /// the remaining connections likewise; errors go to `err` as one line each. Returns
+    /// the exit status.
     /// - Parameter after: runs once the input is read and the remaining connections ended.
     func track<Output: Sendable>(_ pipeline: inout FlowTracker, err: inout some TextSink,
                                  after: (inout FlowTracker) -> Void = { _ in },
-                                 transform: @escaping @Sendable (ConnectionEvent) -> Output?,
-                                 _ consume: (Output) -> Void) -> ExitStatus {
+                                 render: @escaping @Sendable (ConnectionEvent, inout [UInt8]) -> Output?,
+                                 _ consume: (Output, borrowing [UInt8]) -> Void) -> ExitStatus {
         var status = ExitStatus.success
         // Several files are one capture, merged by time; one progress bar for all of them.
         var bar = ProgressBar(paths: files, quiet: quiet)
@@ -163,7 +164,7 @@ public struct TrackingOptions: ParsableArguments {
                          bar?.finish()
                          err.writeError(files.count > 1 ? "\(path): \(error)" : "\(error)")
                          if status == .success { status = ExitStatus(error) }
-                     }, transform: transform, consume)
+                     }, render: render, consume)
         bar?.finish()
         after(&pipeline)
         if pipeline.statistics.connections.evictions > 0 {

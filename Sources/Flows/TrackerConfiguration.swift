@@ -76,10 +76,11 @@ public struct TrackerConfiguration: Sendable {
     /// The default, one million, bounds the tracker at about 250 MB (measured:
     /// 242–245 bytes per connection with the table index and timer wheel).
     public var maxFlows: Int = 1_000_000
-    /// Tracking threads for `FlowTracker` runs over files: 1 (the default) tracks on the
-    /// calling thread; more decode on the calling thread and track on that many shards,
-    /// chosen by a symmetric hash of the 5-tuple, with events in the same order and with the
-    /// same uids as one thread gives. ``maxFlows`` is then shared out among the shards.
+    /// Threads for `FlowTracker` runs over files: 1 (the default) reads, decodes and tracks
+    /// on the calling thread. With N > 1 the calling thread reads and decodes, and N − 1
+    /// threads track, each its own table of the connections a symmetric hash of the 5-tuple
+    /// gives it; events come in the same order and with the same uids as with one thread.
+    /// ``maxFlows`` is then shared out among the tables.
     public var threads: Int = 1
     /// The Community ID seed.
     public var communityIDSeed: UInt16 = 0

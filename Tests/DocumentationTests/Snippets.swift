@@ -251,4 +251,22 @@ enum Snippets {
         }
     }
 
+    /// From Sources/FlowTrack/ShardedRun.swift.
+    static func snippet20() async throws {
+        var configuration = TrackerConfiguration()
+        configuration.threads = 3                          // 2 tracking threads
+        let tracker = ShardedTracker(configuration: configuration) { event in print(event.connection) }
+        var file = try PcapFile(path: "trace.pcap")
+        let decoder = try PacketDecoder(linkType: file.linkType)
+        var packet = DecodedPacket()
+        while let time = try file.next({ meta, bytes in
+            decoder.decode(bytes, wireLength: meta.wireLength, into: &packet)
+            return meta.timestamp
+        }) {
+            tracker.process(packet, at: time)              // in capture order
+        }
+        let statistics = tracker.finish()                  // ends the rest, stops the threads
+        print(statistics.connections)
+    }
+
 }

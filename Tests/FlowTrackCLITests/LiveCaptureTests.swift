@@ -22,10 +22,12 @@ struct LiveCaptureTests {
         #expect(run.status == 0, "\(run.err)")
     }
 
-    @Test func tracksRealLoopbackTrafficWithExactBytes() throws {
-        let base = 40_000 + Int(getpid() % 5000) * 2
+    /// One thread, and the reading thread feeding a tracking thread.
+    @Test(arguments: [1, 2]) func tracksRealLoopbackTrafficWithExactBytes(threads: Int) throws {
+        let base = 40_000 + Int(getpid() % 2500) * 4 + threads * 2
         let tcpPort = base, udpPort = base + 1
-        let result = try live(["live", "-i", "lo", "-f", "port \(tcpPort) or port \(udpPort)", "--duration", "4", "-C"]) {
+        let result = try live(["live", "-i", "lo", "-f", "port \(tcpPort) or port \(udpPort)", "--duration", "4", "-C",
+                               "--threads", String(threads)]) {
             try runPeer(["tcp", "127.0.0.1", String(tcpPort), "1000", "2500"])
             try runPeer(["udp", "127.0.0.1", String(udpPort), "60", "300"])
         }
@@ -78,9 +80,10 @@ struct LiveCaptureTests {
         #expect(text.contains("packets captured on lo; kernel:"))
     }
 
-    @Test func idleConnectionsEndOnTheClockWhileTheWireIsSilent() async throws {
-        let port = 47_000 + Int(getpid() % 1000)
+    @Test(arguments: [1, 2]) func idleConnectionsEndOnTheClockWhileTheWireIsSilent(threads: Int) async throws {
+        let port = 47_000 + Int(getpid() % 1000) * 2 + threads
         var configuration = TrackerConfiguration()
+        configuration.threads = threads  // with 2, the clock ticks reach the tracking thread
         configuration.verifyChecksums = false
         configuration.udpInactivityTimeout = 1
         configuration.events = [.ended]

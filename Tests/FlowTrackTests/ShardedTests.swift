@@ -171,3 +171,4 @@ import Testing
         #expect(shards.count == 4, "64 connections use every shard")
     }
 }
+

@@ -172,6 +172,49 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(ended)
     }
 
+    // The ring between the reading thread and the tracking threads (ShardedTracker, the
+    // pipeline of --threads): decoded packets of the whole capture handed over in batches of
+    // 256 to 1 and 3 tracking threads, which track them (no event records). Per packet:
+    // the hand-over plus the tracking, on the calling thread's clock; steady state allocates
+    // nothing per packet.
+    for threads in [2, 4] {
+        Benchmark(
+            "Ring: hand decoded packets to \(threads - 1) tracking thread\(threads == 2 ? "" : "s") (ns and mallocs per packet)",
+            configuration: .init(
+                metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+                scalingFactor: .mega,
+                maxDuration: .seconds(20),
+                maxIterations: 5,
+                setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+        ) { benchmark in
+            let f = allFrames!
+            let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
+            var configuration = TrackerConfiguration()
+            configuration.events = []
+            configuration.threads = threads
+            var packets: [DecodedPacket] = []
+            packets.reserveCapacity(f.offsets.count)
+            let all = f.bytes.span
+            for i in f.offsets.indices {  // decoded beforehand: the ring and the tracking are measured
+                var packet = DecodedPacket()
+                decoder.decode(all.extracting(f.offsets[i]..<(f.offsets[i] + f.lengths[i])), wireLength: f.wireLengths[i], into: &packet)
+                packets.append(packet)
+            }
+            let tracker = ShardedTracker(configuration: configuration) { _ in }
+            let n = packets.count
+            var i = 0
+            var round: Int64 = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                tracker.process(packets[i], at: Timestamp(nanoseconds: f.times[i] + round * 3_600_000_000_000))
+                i += 1
+                if i == n { i = 0; round += 1 }
+            }
+            blackHole(tracker.finish().packets)
+            benchmark.stopMeasurement()
+        }
+    }
+
     // Community ID v1 of 4096 distinct TCP flows (a fifth IPv6): one SHA-1 block and
     // the base64 text per flow, as every ended connection costs with --community-id.
     Benchmark(
