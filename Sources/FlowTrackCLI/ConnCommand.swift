@@ -70,6 +70,14 @@ public struct ConnCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-log"), help: "Also write Zeek's tunnel.log (DISCOVER, CLOSE, EXPIRE) to this file.")
     public var tunnelLog: String?
 
+    /// IPFIX collector.
+    @Option(help: "Also export every connection as IPFIX (RFC 7011) over UDP to this collector, HOST:PORT or [IPv6]:PORT (nfcapd, nfacctd…): one bidirectional record per connection (RFC 5103 reverse elements).")
+    public var ipfix: String?
+
+    /// Uniflow records.
+    @Flag(name: .customLong("ipfix-uniflow"), help: "With --ipfix: two unidirectional records per connection (for collectors without RFC 5103).")
+    public var ipfixUniflow = false
+
     /// Print tracking totals.
     @Flag(help: "After the rows, print tracking totals to standard error (packets, connections, peak, endings by reason).")
     public var stats = false
@@ -89,6 +97,9 @@ public struct ConnCommand: ParsableCommand {
             throw ValidationError("--proto must be tcp, udp, icmp or unknown_transport (got '\(proto)')")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let ipfix, Self.collector(ipfix) == nil {
+            throw ValidationError("--ipfix must be HOST:PORT or [IPv6]:PORT (got '\(ipfix)')")
+        }
     }
 
     /// Runs against standard output and standard error.
@@ -151,6 +162,14 @@ public struct ConnCommand: ParsableCommand {
                 StandardStream.close(file.fd)
             }
         }
+        var exporter: IPFIXExporter?
+        if let ipfix, let (host, port) = Self.collector(ipfix) {
+            do throws(CaptureError) { exporter = try IPFIXExporter(host: host, port: port, bidirectional: !ipfixUniflow) } catch {
+                err.writeError("--ipfix: \(error)")
+                return ExitStatus(error)
+            }
+        }
+        let exporting = exporter != nil
         var pipeline = FlowTracker(configuration: configuration)
         let zeekWriter = ZeekLogWriter(columns: columns)
         let csv = CSVWriter(columns: columns)
@@ -179,14 +198,27 @@ public struct ConnCommand: ParsableCommand {
             if collect { return .record(c) }
             let start = bytes.count
             chosen.append(c, columns: columns, to: &bytes)
-            return .formatted(start..<bytes.count)
+            return exporting ? .exported(start..<bytes.count, c) : .formatted(start..<bytes.count)
         }) { row, bytes in
             switch row {
-            case let .record(c): collected.append(c)
+            case let .record(c):
+                collected.append(c)
+                exporter?.export(c)
             case let .formatted(range):
                 if let limit, written >= limit { return }
                 written += 1
                 out.append { $0.append(contentsOf: bytes[range]) }
+            case let .exported(range, c):
+                exporter?.export(c)
+                if let limit, written >= limit { return }
+                written += 1
+                out.append { $0.append(contentsOf: bytes[range]) }
+            }
+        }
+        if let exporter {
+            exporter.finish()
+            if exporter.sendFailures > 0 {
+                err.writeError("--ipfix: \(exporter.sendFailures) of \(exporter.sendFailures + exporter.messagesSent) messages to \(exporter.destination) were refused (is a collector listening there?)")
             }
         }
         if collect {
@@ -208,10 +240,19 @@ public struct ConnCommand: ParsableCommand {
     }
 
     /// A connection as the tracking threads hand it over: formatted (where its row lies in
-    /// the bytes handed over with it), or kept for sorting.
+    /// the bytes handed over with it), kept for sorting, or formatted and kept for export.
     enum Row: Sendable {
         case formatted(Range<Int>)
         indirect case record(Connection)  // (boxed: a formatted row stays two words)
+        indirect case exported(Range<Int>, Connection)
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT`.
+    static func collector(_ text: String) -> (host: String, port: UInt16)? {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
     }
 
     /// The `--stats` report.

@@ -89,7 +89,7 @@ import TestSupport
             ("11", Snippets.snippet11), ("12", Snippets.snippet12), ("13", Snippets.snippet13),
             ("14", Snippets.snippet14), ("15", Snippets.snippet15), ("16", Snippets.snippet16),
             ("17", Snippets.snippet17), ("18", Snippets.snippet18), ("19", Snippets.snippet19),
-            ("20", Snippets.snippet20),
+            ("20", Snippets.snippet20), ("21", Snippets.snippet21), ("22", Snippets.snippet22), ("23", Snippets.snippet23),
         ]
         try await Self.inCaptureDirectory {
             for (name, snippet) in runnable {

@@ -269,4 +269,38 @@ enum Snippets {
         print(statistics.connections)
     }
 
+    /// From Sources/FlowTrack/IPFIX.swift.
+    static func snippet21() async throws {
+        var connections: [Connection] = []
+        var tracker = FlowTracker()
+        try tracker.run(file: "trace.pcap") { if case let .ended(c) = $0 { connections.append(c) } }
+        tracker.finish { if case let .ended(c) = $0 { connections.append(c) } }
+        for connection in connections.prefix(1) {
+        var encoder = IPFIXEncoder(observationDomain: 1)
+        var messages: [[UInt8]] = [encoder.templates(exportTime: 1_700_000_000)]
+        if let full = encoder.add(connection, exportTime: 1_700_000_000) { messages.append(full) }
+        if let last = encoder.flush(exportTime: 1_700_000_000) { messages.append(last) }
+        precondition(messages.count == 2 && messages[1][1] == 10)  // template message, then one data message (version 10)
+        }
+    }
+
+    /// From Sources/FlowTrack/IPFIX.swift.
+    static func snippet22() async throws {
+        let exporter = try IPFIXExporter(host: "127.0.0.1", port: 4739)
+        var tracker = FlowTracker()
+        try tracker.run(file: "trace.pcap") { event in
+            if case let .ended(c) = event { exporter.export(c) }
+        }
+        tracker.finish { event in if case let .ended(c) = event { exporter.export(c) } }
+        exporter.finish()
+        print(exporter.recordsSent, exporter.sendFailures)
+    }
+
+    /// From Sources/Pcap/DatagramSocket.swift.
+    static func snippet23() async throws {
+        let message: [UInt8] = [0, 10, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+        let socket = try DatagramSocket(host: "127.0.0.1", port: 4739)
+        _ = socket.send(message)
+    }
+
 }

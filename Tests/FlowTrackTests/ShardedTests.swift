@@ -50,7 +50,7 @@ import Testing
         for name in Self.fixtures {
             let path = [Paths.fixture(name)]
             let one = Self.events(path, threads: 1)
-            for threads in [2, 3] {
+            for threads in [2, 3, 4] {  // 1, 2 and 3 tracking threads
                 let many = Self.events(path, threads: threads)
                 #expect(many.events == one.events, "\(name) with \(threads) threads: \(Self.firstDifference(many.events, one.events))")
                 #expect(many.statistics.connections.connections == one.statistics.connections.connections, "\(name)")
@@ -60,7 +60,7 @@ import Testing
                 compared += 1
             }
         }
-        #expect(compared == 2 * Self.fixtures.count)
+        #expect(compared == 3 * Self.fixtures.count)
     }
 
     /// Where two event lists part, for the failure message.

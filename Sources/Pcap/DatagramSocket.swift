@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A connected UDP socket that sends datagrams to one destination (an IPFIX collector):
+/// IPv4 or IPv6, whichever the host name resolves to first.
+///
+/// ```swift
+/// let socket = try DatagramSocket(host: "127.0.0.1", port: 4739)
+/// _ = socket.send(message)
+/// ```
+public final class DatagramSocket {
+    let fd: Int32
+    /// The destination as given (`host:port`).
+    public let destination: String
+
+    /// Resolves `host` and connects a UDP socket to it.
+    /// - Throws: `CaptureError.writeFailed` with the resolver's or the system's reason.
+    public init(host: String, port: UInt16) throws(CaptureError) {
+        destination = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw .writeFailed(path: destination, message: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(list) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        var lastError: Int32 = 0
+        while let info = entry {
+            let s = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            if s >= 0 {
+                if connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                    fd = s
+                    return
+                }
+                lastError = errno
+                Glibc.close(s)
+            } else {
+                lastError = errno
+            }
+            entry = info.pointee.ai_next
+        }
+        throw .writeFailed(path: destination, message: String(cString: strerror(lastError)))
+    }
+
+    /// Sends one datagram; `false` when the system refused it (no collector listening shows
+    /// up as a refused send after an ICMP port unreachable, a full buffer as another).
+    public func send(_ bytes: [UInt8]) -> Bool {
+        let sent = bytes.withUnsafeBytes { raw in Glibc.send(fd, raw.baseAddress, raw.count, 0) }
+        return sent == bytes.count
+    }
+
+    deinit { Glibc.close(fd) }
+}

@@ -1,0 +1,145 @@
+import FlowTrack
+import Foundation
+import Testing
+
+/// `conn --ipfix` checked by a real collector: nfdump's nfcapd, started by the test on a
+/// loopback port, receives the IPFIX messages; `nfdump -o raw` reads its file back; every
+/// connection `conn --format json` lists must be there with the same addresses, ports,
+/// protocol, packets and IP bytes each way, and start and end times (ms).
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/nfcapd")
+                            && FileManager.default.isExecutableFile(atPath: "/usr/bin/nfdump"),
+                            "needs nfdump's nfcapd and nfdump (CI installs the nfdump package)"))
+struct IPFIXExportTests {
+    /// One flow as nfdump prints it.
+    struct Flow: Hashable, CustomStringConvertible {
+        var first = 0, last = 0
+        var source = "", destination = "", sourcePort = 0, destinationPort = 0, proto = 0
+        var inPackets = 0, inBytes = 0, outPackets = 0, outBytes = 0
+        var description: String {
+            "\(proto) \(source):\(sourcePort) → \(destination):\(destinationPort) \(first)–\(last) in \(inPackets)/\(inBytes) out \(outPackets)/\(outBytes)"
+        }
+    }
+
+    /// Runs nfcapd on a free loopback port around `body`, then reads what it stored.
+    func collected(_ body: (UInt16) throws -> Void) throws -> [Flow] {
+        let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
+        let collector = Process()
+        // Through Python, to clear the signal mask the test process's threads pass on (with
+        // SIGTERM blocked, nfcapd would never hear the request to write its file and exit).
+        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                               "/usr/bin/nfcapd", "-b", "127.0.0.1", "-p", String(port), "-w", directory]
+        collector.standardOutput = FileHandle.nullDevice
+        collector.standardError = FileHandle.nullDevice
+        try collector.run()
+        Thread.sleep(forTimeInterval: 0.5)  // listening
+        try body(port)
+        Thread.sleep(forTimeInterval: 0.5)  // the last datagrams read
+        collector.terminate()  // SIGTERM: nfcapd writes its file and exits
+        collector.waitUntilExit()
+        let dump = try runProcess("/usr/bin/nfdump", ["-R", directory, "-o", "raw", "-q"])
+        return Self.parse(dump.out)
+    }
+
+    static func parse(_ raw: String) -> [Flow] {
+        var flows: [Flow] = [], current: Flow?
+        for line in raw.split(separator: "\n") {
+            if line.hasPrefix("Flow Record") {
+                if let current { flows.append(current) }
+                current = Flow()
+                continue
+            }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, current != nil else { continue }
+            let value = String(parts[1].split(separator: " ").first ?? "")
+            switch parts[0] {
+            case "first": current!.first = Int(value) ?? -1
+            case "last": current!.last = Int(value) ?? -1
+            case "src addr": current!.source = value
+            case "dst addr": current!.destination = value
+            case "src port": current!.sourcePort = Int(value) ?? -1
+            case "dst port": current!.destinationPort = Int(value) ?? -1
+            case "proto": current!.proto = Int(value) ?? -1
+            case "ICMP":  // "8.0  type.code", in place of the ports
+                let typeCode = value.split(separator: ".").compactMap { Int($0) }
+                if typeCode.count == 2 { current!.destinationPort = typeCode[0] * 256 + typeCode[1] }
+            case "in packets": current!.inPackets = Int(value) ?? -1
+            case "in bytes": current!.inBytes = Int(value) ?? -1
+            case "out packets": current!.outPackets = Int(value) ?? -1
+            case "out bytes": current!.outBytes = Int(value) ?? -1
+            default: break
+            }
+        }
+        if let current { flows.append(current) }
+        return flows
+    }
+
+    /// The flows `conn --format json` lists, as nfdump should show them.
+    func expected(_ capture: String, uniflow: Bool) throws -> [Flow] {
+        let rows = try conn([capture, "--format", "json", "-C"]).out.split(separator: "\n")
+        var flows: [Flow] = []
+        for line in rows {
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let start = (row["ts_ns"] as? Int).map { $0 / 1_000_000 } ?? Int(((row["ts"] as! Double) * 1000).rounded(.down))
+            let end = start + Int((((row["duration"] as? Double) ?? 0) * 1000).rounded(.down))
+            let proto = row["ip_proto"] as! Int
+            let icmp = row["proto"] as? String == "icmp"
+            var f = Flow(first: start, last: end, source: row["id.orig_h"] as! String, destination: row["id.resp_h"] as! String,
+                         sourcePort: icmp ? 0 : row["id.orig_p"] as! Int, destinationPort: icmp ? 0 : row["id.resp_p"] as! Int,
+                         proto: proto, inPackets: row["orig_pkts"] as! Int, inBytes: row["orig_ip_bytes"] as! Int,
+                         outPackets: row["resp_pkts"] as! Int, outBytes: row["resp_ip_bytes"] as! Int)
+            if icmp { f.destinationPort = (row["id.orig_p"] as! Int) * 256 + (row["id.resp_p"] as! Int) }  // nfdump: type.code
+            if uniflow {
+                var reply = Flow(first: f.first, last: f.last, source: f.destination, destination: f.source,
+                                 sourcePort: f.destinationPort, destinationPort: f.sourcePort, proto: proto,
+                                 inPackets: f.outPackets, inBytes: f.outBytes)
+                f.outPackets = 0; f.outBytes = 0
+                flows.append(f)
+                if reply.inPackets > 0 {
+                    if icmp { reply.sourcePort = 0; reply.destinationPort = f.destinationPort }
+                    flows.append(reply)
+                }
+            } else {
+                flows.append(f)
+            }
+        }
+        return flows
+    }
+
+    /// nfdump's address text and FlowTrack's, both read back as addresses.
+    static func normalized(_ flows: [Flow]) -> [Flow] {
+        flows.map { f in
+            var f = f
+            f.source = IPAddress(f.source)?.description ?? f.source
+            f.destination = IPAddress(f.destination)?.description ?? f.destination
+            return f
+        }.sorted { $0.description < $1.description }
+    }
+
+    @Test(arguments: [("conn-sf.pcap", false), ("conn-ipv6.pcap", false), ("conn-udp.pcap", false), ("conn-icmp.pcap", false),
+                      ("many-flows.pcap", false), ("tn-vxlan.pcap", false), ("conn-sf.pcap", true), ("conn-icmp.pcap", true),
+                      ("many-flows.pcap", true)])
+    func everyConnectionReachesNfcapd(capture: String, uniflow: Bool) throws {
+        let path = Paths.fixture(capture)
+        let want = try expected(path, uniflow: uniflow)
+        #expect(!want.isEmpty)
+        let got = try collected { port in
+            let run = try conn([path, "--format", "json", "-C", "--ipfix", "127.0.0.1:\(port)"] + (uniflow ? ["--ipfix-uniflow"] : []))
+            #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+        }
+        let a = Self.normalized(got), b = Self.normalized(want)
+        #expect(a.count == b.count, "\(capture): nfcapd stored \(a.count) flows, conn lists \(b.count)")
+        #expect(a == b, "\(capture): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0) ≠ \($1)" } ?? "none")")
+    }
+
+    @Test func aMissingCollectorIsReportedAndTheRunGoesOn() throws {
+        // Nothing listens on the port: the ICMP port unreachable makes later sends fail.
+        let port = 9  // discard: nothing listens on loopback
+        let run = try conn([Paths.fixture("many-flows.pcap"), "--format", "json", "-C", "--ipfix", "127.0.0.1:\(port)"])
+        #expect(run.status == .success)
+        #expect(run.out.split(separator: "\n").count == 3000, "the rows are still written")
+        #expect(run.err.contains("messages to 127.0.0.1:9 were refused"))
+    }
+}
