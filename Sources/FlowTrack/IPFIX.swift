@@ -217,7 +217,8 @@ public struct IPFIXEncoder: Sendable {
 }
 
 /// Sends connections to an IPFIX collector over UDP as they end: the templates first and
-/// again every `templateRefresh` seconds (so a restarted collector learns them), records
+/// again every `templateRefresh` seconds or 100 messages (so a restarted collector learns
+/// them), records
 /// packed into messages within the path MTU, send failures counted (a collector that is not
 /// there does not stop the run).
 ///
@@ -259,13 +260,22 @@ public final class IPFIXExporter {
     var exportTime: UInt32 { UInt32(truncatingIfNeeded: WallClock.now.nanoseconds / 1_000_000_000) }
 
     func send(_ message: [UInt8]) {
+        messagesSinceTemplates += 1
         if socket.send(message) { messagesSent += 1 } else { sendFailures += 1 }
     }
 
+    /// Data messages between two template sets, whatever the time (RFC 7011 §8.4: over UDP,
+    /// by time and by message count, so a collector that restarts during a fast export of a
+    /// capture learns the templates again within a hundred messages).
+    public static let templateRefreshMessages = 100
+    var messagesSinceTemplates = 0
+
     func refreshTemplates() {
         let now = WallClock.now.nanoseconds / 1_000_000_000
-        guard lastTemplates == .min || now - lastTemplates >= templateRefresh else { return }
+        guard lastTemplates == .min || now - lastTemplates >= templateRefresh
+              || messagesSinceTemplates >= Self.templateRefreshMessages else { return }
         lastTemplates = now
+        messagesSinceTemplates = 0
         send(encoder.templates(exportTime: exportTime))
     }
 

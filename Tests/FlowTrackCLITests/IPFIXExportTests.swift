@@ -143,3 +143,80 @@ struct IPFIXExportTests {
         #expect(run.err.contains("messages to 127.0.0.1:9 were refused"))
     }
 }
+
+/// The same export received by pmacct's nfacctd, which prints what it aggregates to a CSV
+/// file. nfacctd reads the forward counters of an RFC 5103 biflow record and not the reverse
+/// elements, so it is fed two unidirectional records per connection (`--ipfix-uniflow`).
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/nfacctd"),
+                            "needs pmacct's nfacctd (CI installs the pmacct package)"))
+struct IPFIXNfacctdTests {
+    /// Runs nfacctd on a free loopback port around `body`; the flows it printed.
+    func collected(_ body: (UInt16) throws -> Void) throws -> [IPFIXExportTests.Flow] {
+        let directory = Paths.temporary("nfacctd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
+        let output = directory + "/flows.csv"
+        let config = """
+            daemonize: false
+            nfacctd_ip: 127.0.0.1
+            nfacctd_port: \(port)
+            plugins: print
+            print_output: csv
+            print_output_file: \(output)
+            print_output_file_append: true
+            print_refresh_time: 1
+            timestamps_utc: true
+            aggregate: src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end
+            """
+        try config.write(toFile: directory + "/nfacctd.conf", atomically: true, encoding: .utf8)
+        let collector = Process()
+        // Through Python, to clear the signal mask the test process's threads pass on.
+        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                               "/usr/sbin/nfacctd", "-f", directory + "/nfacctd.conf"]
+        collector.standardOutput = FileHandle.nullDevice
+        collector.standardError = FileHandle.nullDevice
+        try collector.run()
+        Thread.sleep(forTimeInterval: 1.0)  // listening
+        try body(port)
+        Thread.sleep(forTimeInterval: 2.5)  // two print refreshes
+        collector.interrupt()  // SIGINT: the cache is printed and nfacctd exits
+        collector.waitUntilExit()
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst().compactMap { line -> IPFIXExportTests.Flow? in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 9, f[0] != "SRC_IP" else { return nil }
+            let protocols = ["tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58]
+            return IPFIXExportTests.Flow(first: Self.milliseconds(f[5]), last: Self.milliseconds(f[6]), source: f[0], destination: f[1],
+                                         sourcePort: Int(f[2]) ?? -1, destinationPort: Int(f[3]) ?? -1,
+                                         proto: protocols[f[4]] ?? Int(f[4]) ?? -1, inPackets: Int(f[7]) ?? -1, inBytes: Int(f[8]) ?? -1)
+        }
+    }
+
+    /// "2023-11-14 22:13:20.600000" (UTC) as milliseconds since 1970.
+    static func milliseconds(_ text: String) -> Int {
+        let parts = text.split(whereSeparator: { " -:".contains($0) }).map(String.init)
+        guard parts.count == 6, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              let hh = Int(parts[3]), let mm = Int(parts[4]), let seconds = Double(parts[5]) else { return -1 }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let yy = m <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+        return (days * 86_400 + hh * 3600 + mm * 60) * 1000 + Int((seconds * 1000).rounded())
+    }
+
+    @Test(arguments: ["conn-sf.pcap", "conn-ipv6.pcap", "conn-udp.pcap", "many-flows.pcap"])
+    func everyConnectionReachesNfacctd(capture: String) throws {
+        let path = Paths.fixture(capture)
+        let want = try IPFIXExportTests().expected(path, uniflow: true)
+        let got = try collected { port in
+            let run = try conn([path, "--format", "json", "-C", "--ipfix", "127.0.0.1:\(port)", "--ipfix-uniflow"])
+            #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+        }
+        let a = IPFIXExportTests.normalized(got), b = IPFIXExportTests.normalized(want)
+        #expect(a.count == b.count, "\(capture): nfacctd printed \(a.count) flows, conn's rows make \(b.count)")
+        #expect(a == b, "\(capture): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0) ≠ \($1)" } ?? "none")")
+    }
+}
