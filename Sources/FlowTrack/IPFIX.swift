@@ -92,7 +92,9 @@ public struct IPFIXEncoder: Sendable {
 
     /// Adds a connection's record(s); returns a full message when the records waiting no
     /// longer fit in one.
-    public mutating func add(_ c: Connection, exportTime: UInt32) -> [UInt8]? {
+    /// `endReason` overrides the record's flowEndReason (2, active timeout, for the interim
+    /// records of a long connection).
+    public mutating func add(_ c: Connection, exportTime: UInt32, endReason: UInt8? = nil) -> [UInt8]? {
         let v6 = !c.originator.address.isIPv4
         let slot = v6 ? 1 : 0
         var out: [UInt8]?
@@ -103,12 +105,14 @@ public struct IPFIXEncoder: Sendable {
         for s in 0..<2 where pendingRecords[s] > 0 || s == slot { size += 4 + pending[s].count }
         if size > maximumMessageSize, pendingRecords[0] + pendingRecords[1] > 0 { out = flush(exportTime: exportTime) }
         let (forward, reverse) = Self.controlBits(c.history)
+        let reason = endReason ?? Self.endReason(c.endReason)
         if bidirectional {
-            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: (c.responderCounters, reverse), slot: slot)
+            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: (c.responderCounters, reverse), slot: slot,
+                   reason: reason)
         } else {
-            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: nil, slot: slot)
+            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: nil, slot: slot, reason: reason)
             if c.responderCounters.packets > 0 {
-                append(c.responder, c.originator, c, reverse, c.responderCounters, reverse: nil, slot: slot)
+                append(c.responder, c.originator, c, reverse, c.responderCounters, reverse: nil, slot: slot, reason: reason)
             }
         }
         return out
@@ -129,7 +133,7 @@ public struct IPFIXEncoder: Sendable {
     }
 
     mutating func append(_ source: Endpoint, _ destination: Endpoint, _ c: Connection, _ flags: UInt16,
-                         _ counters: DirectionCounters, reverse: (DirectionCounters, UInt16)?, slot: Int) {
+                         _ counters: DirectionCounters, reverse: (DirectionCounters, UInt16)?, slot: Int, reason: UInt8) {
         var r: [UInt8] = []
         Self.put64(&r, UInt64(max(0, c.startTime.nanoseconds / 1_000_000)))
         Self.put64(&r, UInt64(max(0, c.lastTime.nanoseconds / 1_000_000)))
@@ -148,7 +152,7 @@ public struct IPFIXEncoder: Sendable {
         Self.put16(&r, icmp ? UInt16(truncatingIfNeeded: c.originator.port) << 8 | (c.responder.port & 0xFF) : 0)
         r.append(c.ipProtocol)
         Self.put16(&r, c.ipProtocol == 6 ? flags : 0)
-        r.append(Self.endReason(c.endReason))
+        r.append(reason)
         Self.put16(&r, c.vlan ?? 0)
         Self.put64(&r, counters.ipBytes)
         Self.put64(&r, counters.packets)
@@ -279,11 +283,41 @@ public final class IPFIXExporter {
         send(encoder.templates(exportTime: exportTime))
     }
 
-    /// Exports one connection (sent once a message is full, or at ``finish()``).
+    /// What interim records of long connections have exported so far, by connection number.
+    var interim: [UInt64: (time: Timestamp, originator: DirectionCounters, responder: DirectionCounters)] = [:]
+
+    /// Exports one connection that ended (sent once a message is full, or at ``finish()``).
+    /// After interim records (``exportActive(_:now:timeout:)``) it carries what came since.
     public func export(_ c: Connection) {
         refreshTemplates()
         connectionsExported += 1
-        if let message = encoder.add(c, exportTime: exportTime) { send(message) }
+        var record = c
+        if let sent = interim.removeValue(forKey: c.id) { Self.subtract(sent, from: &record) }
+        if let message = encoder.add(record, exportTime: exportTime) { send(message) }
+    }
+
+    /// The live meter's active timeout: every connection of `open` (the tracker's
+    /// connections still open) whose last record is `timeout` or more old gets an interim
+    /// record with what it carried since (flowEndReason 2, active timeout), from that time.
+    public func exportActive(_ open: [Connection], now: Timestamp, timeout: Duration) {
+        for c in open {
+            let since = interim[c.id]?.time ?? c.startTime
+            guard now - since >= timeout else { continue }
+            refreshTemplates()
+            var record = c
+            if let sent = interim[c.id] { Self.subtract(sent, from: &record) }
+            interim[c.id] = (c.lastTime, c.originatorCounters, c.responderCounters)
+            if let message = encoder.add(record, exportTime: exportTime, endReason: 2) { send(message) }
+        }
+    }
+
+    /// `c` as a delta record: counts since the interim record `sent`, times from it.
+    static func subtract(_ sent: (time: Timestamp, originator: DirectionCounters, responder: DirectionCounters), from c: inout Connection) {
+        c.startTime = sent.time
+        c.originatorCounters.packets -= min(c.originatorCounters.packets, sent.originator.packets)
+        c.originatorCounters.ipBytes -= min(c.originatorCounters.ipBytes, sent.originator.ipBytes)
+        c.responderCounters.packets -= min(c.responderCounters.packets, sent.responder.packets)
+        c.responderCounters.ipBytes -= min(c.responderCounters.ipBytes, sent.responder.ipBytes)
     }
 
     /// Sends the records still waiting.

@@ -68,6 +68,18 @@ public struct LiveCommand: ParsableCommand {
     @Flag(help: "Capture in promiscuous mode.")
     public var promiscuous = false
 
+    /// IPFIX collector.
+    @Option(help: "Also export connections as IPFIX over UDP to this collector, HOST:PORT or [IPv6]:PORT: each as it ends (idle timeout, FIN/RST), long ones every --active-timeout seconds as delta records, and what remains at the end (SIGINT, --duration).")
+    public var ipfix: String?
+
+    /// Uniflow records.
+    @Flag(name: .customLong("ipfix-uniflow"), help: "With --ipfix: two unidirectional records per connection.")
+    public var ipfixUniflow = false
+
+    /// Active timeout.
+    @Option(name: .customLong("active-timeout"), help: "With --ipfix: seconds after which a connection still open is exported as a delta record, and again every as many seconds (default 1800).")
+    public var activeTimeout: Double = 1800
+
     /// Threads.
     @Option(help: "Threads: one reads and decodes, the others track, each its share of the connections by 5-tuple (default: the number of cores when writing events; 1 for the table on a terminal, which shows the table itself).")
     public var threads: Int?
@@ -89,6 +101,8 @@ public struct LiveCommand: ParsableCommand {
         if interval <= 0 { throw ValidationError("--interval must be positive") }
         if snaplen < 64 { throw ValidationError("--snaplen must be at least 64") }
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+        if let ipfix, ConnCommand.collector(ipfix) == nil { throw ValidationError("--ipfix must be HOST:PORT or [IPv6]:PORT (got '\(ipfix)')") }
+        if activeTimeout <= 0 { throw ValidationError("--active-timeout must be positive") }
     }
 
     /// Runs against standard output and standard error, stopping on SIGINT or SIGTERM.
@@ -113,8 +127,18 @@ public struct LiveCommand: ParsableCommand {
         var configuration = TrackerConfiguration()
         configuration.verifyChecksums = !ignoreChecksums
         configuration.events = terminal ? [.ended] : .all
-        // The terminal view shows the connection table, which the reading thread must hold.
-        configuration.threads = terminal ? 1 : threads ?? min(64, StandardStream.availableCores)
+        // The terminal view shows the connection table, which the reading thread must hold, and
+        // so does the IPFIX active timeout (it reads the long connections every second).
+        configuration.threads = terminal || ipfix != nil ? 1 : threads ?? min(64, StandardStream.availableCores)
+        var exporter: IPFIXExporter?
+        if let ipfix, let (host, port) = ConnCommand.collector(ipfix) {
+            do throws(CaptureError) { exporter = try IPFIXExporter(host: host, port: port, bidirectional: !ipfixUniflow) } catch {
+                err.writeError("--ipfix: \(error)")
+                return ExitStatus(error)
+            }
+        }
+        let active = Duration.milliseconds(Int64(activeTimeout * 1000))
+        var nextSweep = WallClock.now.nanoseconds + 1_000_000_000
         var capture: LiveCapture
         do throws(LiveCaptureError) {
             capture = try LiveCapture(interface: interface, snapshotLength: snaplen, promiscuous: promiscuous,
@@ -139,6 +163,7 @@ public struct LiveCommand: ParsableCommand {
         var pipeline = FlowTracker(configuration: configuration)
         var status = ExitStatus.success
         func handle(_ event: ConnectionEvent, _ out: inout some TextSink) {
+            if let exporter, case let .ended(c) = event { exporter.export(c) }
             guard !terminal else { return }
             switch event {
             case let .started(c): out.write(bytes: Array("+ ".utf8) + line(c))
@@ -164,6 +189,11 @@ public struct LiveCommand: ParsableCommand {
                 each: { pipeline in
                     warnChecksums(pipeline.statistics.connections, final: false, &err)
                     let now = WallClock.now.nanoseconds
+                    if let exporter, now >= nextSweep {
+                        // Network time: the last packet's (or the clock's, while the wire is silent).
+                        exporter.exportActive(pipeline.tracker.snapshot(), now: WallClock.now, timeout: active)
+                        nextSweep = now + 1_000_000_000
+                    }
                     guard terminal else {
                         // Event lines reach the pipe within 100 ms, without a write per event.
                         if now - lastFlush >= 100_000_000 { out.flush(); lastFlush = now }
@@ -186,6 +216,12 @@ public struct LiveCommand: ParsableCommand {
             out.write("\u{1B}[H\u{1B}[2J" + NetstatTable(numeric: false).render(open))
         }
         try? writer?.flush()
+        if let exporter {
+            exporter.finish()
+            err.write("flowtrack: IPFIX: \(exporter.connectionsExported) connections, \(exporter.recordsSent) records in "
+                      + "\(exporter.messagesSent) messages to \(exporter.destination)"
+                      + (exporter.sendFailures > 0 ? ", \(exporter.sendFailures) refused (is a collector listening there?)" : "") + "\n")
+        }
         warnChecksums(pipeline.statistics.connections, final: true, &err)
         for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") where !warning.contains("checksums") {
             err.writeError("warning: " + warning)

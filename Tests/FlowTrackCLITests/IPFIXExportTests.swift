@@ -22,6 +22,11 @@ struct IPFIXExportTests {
 
     /// Runs nfcapd on a free loopback port around `body`, then reads what it stored.
     func collected(_ body: (UInt16) throws -> Void) throws -> [Flow] {
+        Self.parse(try collectedRaw(body))
+    }
+
+    /// Runs nfcapd on a free loopback port around `body`; `nfdump -o raw` of what it stored.
+    func collectedRaw(_ body: (UInt16) throws -> Void) throws -> String {
         let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
@@ -39,8 +44,7 @@ struct IPFIXExportTests {
         Thread.sleep(forTimeInterval: 0.5)  // the last datagrams read
         collector.terminate()  // SIGTERM: nfcapd writes its file and exits
         collector.waitUntilExit()
-        let dump = try runProcess("/usr/bin/nfdump", ["-R", directory, "-o", "raw", "-q"])
-        return Self.parse(dump.out)
+        return try runProcess("/usr/bin/nfdump", ["-R", directory, "-o", "raw", "-q"]).out
     }
 
     static func parse(_ raw: String) -> [Flow] {
@@ -132,6 +136,32 @@ struct IPFIXExportTests {
         let a = Self.normalized(got), b = Self.normalized(want)
         #expect(a.count == b.count, "\(capture): nfcapd stored \(a.count) flows, conn lists \(b.count)")
         #expect(a == b, "\(capture): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0) ≠ \($1)" } ?? "none")")
+    }
+
+    /// The live meter: a UDP flow on loopback lasting 4 s, captured with --active-timeout 1,
+    /// reaches nfcapd as interim records (flowEndReason active timeout) and a last one at the
+    /// end of the capture, whose counts add up to what was sent.
+    @Test(.enabled(if: StandardStream.isRoot, "live capture needs root (CI runs as root)"))
+    func liveExportsLongConnectionsAsDeltaRecords() throws {
+        let udpPort = 30_000 + Int(getpid() % 10_000)
+        let sender = "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            + "for i in range(8):\n    s.sendto(b'x' * 100, ('127.0.0.1', \(udpPort)))\n    time.sleep(0.5)\n"
+        var liveErr = ""
+        let raw = try collectedRaw { port in
+            let live = try runProcess(binaryPath, ["live", "-i", "lo", "-f", "udp dst port \(udpPort)", "--duration", "6", "-C",
+                                                   "--ipfix", "127.0.0.1:\(port)", "--active-timeout", "1"]) { _ in
+                Thread.sleep(forTimeInterval: 1.0)  // capturing
+                _ = try runProcess("/usr/bin/env", ["python3", "-c", sender])
+            }
+            #expect(live.status == 0, "\(live.err)")
+            liveErr = live.err
+        }
+        let flows = Self.parse(raw).filter { $0.destinationPort == udpPort }
+        #expect(flows.count >= 3, "interim records, then the last one: \(flows)")
+        #expect(flows.reduce(0) { $0 + $1.inPackets } == 8)
+        #expect(flows.reduce(0) { $0 + $1.inBytes } == 8 * (20 + 8 + 100))
+        #expect(raw.components(separatedBy: "active timeout").count - 1 == flows.count - 1, "all but the last are interim")
+        #expect(liveErr.contains("flowtrack: IPFIX: 1 connections"))
     }
 
     @Test func aMissingCollectorIsReportedAndTheRunGoesOn() throws {
