@@ -251,10 +251,12 @@ public final class IPFIXExporter {
     /// The collector, as `host:port`.
     public var destination: String { socket.destination }
 
-    /// Connects to the collector (IPv4 or IPv6).
+    /// Connects to the collector (IPv4 or IPv6). Templates go out first, then every
+    /// `templateRefresh` seconds or `templateRefreshMessages` messages.
     /// - Throws: `CaptureError.writeFailed` when the name does not resolve or no socket connects.
     public init(host: String, port: UInt16, observationDomain: UInt32 = 1, bidirectional: Bool = true,
-                maximumMessageSize: Int = 1400, templateRefresh: Int64 = 60) throws(CaptureError) {
+                maximumMessageSize: Int = 1400, templateRefresh: Int64 = 60, templateRefreshMessages: Int = 100) throws(CaptureError) {
+        self.templateRefreshMessages = max(1, templateRefreshMessages)
         socket = try DatagramSocket(host: host, port: port)
         encoder = IPFIXEncoder(observationDomain: observationDomain, bidirectional: bidirectional,
                                maximumMessageSize: maximumMessageSize)
@@ -268,16 +270,16 @@ public final class IPFIXExporter {
         if socket.send(message) { messagesSent += 1 } else { sendFailures += 1 }
     }
 
-    /// Data messages between two template sets, whatever the time (RFC 7011 §8.4: over UDP,
-    /// by time and by message count, so a collector that restarts during a fast export of a
-    /// capture learns the templates again within a hundred messages).
-    public static let templateRefreshMessages = 100
+    /// Messages between two template sets, whatever the time (RFC 7011 §8.4: over UDP, by
+    /// time and by message count, so a collector that restarts during a fast export of a
+    /// capture learns the templates again within that many messages).
+    public let templateRefreshMessages: Int
     var messagesSinceTemplates = 0
 
     func refreshTemplates() {
         let now = WallClock.now.nanoseconds / 1_000_000_000
         guard lastTemplates == .min || now - lastTemplates >= templateRefresh
-              || messagesSinceTemplates >= Self.templateRefreshMessages else { return }
+              || messagesSinceTemplates >= templateRefreshMessages else { return }
         lastTemplates = now
         messagesSinceTemplates = 0
         send(encoder.templates(exportTime: exportTime))

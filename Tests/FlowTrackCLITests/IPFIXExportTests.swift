@@ -20,16 +20,16 @@ struct IPFIXExportTests {
         }
     }
 
-    /// Runs nfcapd on a free loopback port around `body`, then reads what it stored.
-    func collected(_ body: (UInt16) throws -> Void) throws -> [Flow] {
-        Self.parse(try collectedRaw(body))
+    /// Runs nfcapd on a free loopback port (or `port`) around `body`, then reads what it stored.
+    func collected(port: UInt16? = nil, _ body: (UInt16) throws -> Void) throws -> [Flow] {
+        Self.parse(try collectedRaw(port: port, body))
     }
 
-    /// Runs nfcapd on a free loopback port around `body`; `nfdump -o raw` of what it stored.
-    func collectedRaw(_ body: (UInt16) throws -> Void) throws -> String {
+    /// Runs nfcapd on a free loopback port (or `port`) around `body`; `nfdump -o raw` of what it stored.
+    func collectedRaw(port chosen: UInt16? = nil, _ body: (UInt16) throws -> Void) throws -> String {
         let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let port = UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
+        let port = chosen ?? UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
         let collector = Process()
         // Through Python, to clear the signal mask the test process's threads pass on (with
         // SIGTERM blocked, nfcapd would never hear the request to write its file and exit).
@@ -162,6 +162,33 @@ struct IPFIXExportTests {
         #expect(flows.reduce(0) { $0 + $1.inBytes } == 8 * (20 + 8 + 100))
         #expect(raw.components(separatedBy: "active timeout").count - 1 == flows.count - 1, "all but the last are interim")
         #expect(liveErr.contains("flowtrack: IPFIX: 1 connections"))
+    }
+
+    /// A collector restarted in the middle of an export (a new nfcapd on the same port, which
+    /// knows no template) stores records again once the templates are resent, every 10
+    /// messages here; the records it stores are connections of the capture.
+    @Test func aRestartedCollectorLearnsTheTemplatesAgain() throws {
+        var connections: [Connection] = []
+        var tracker = FlowTracker()
+        try tracker.run(file: Paths.fixture("many-flows.pcap")) { if case let .ended(c) = $0 { connections.append(c) } }
+        tracker.finish { if case let .ended(c) = $0 { connections.append(c) } }
+        #expect(connections.count == 3000)
+        let port = UInt16(40_000 + Int(getpid() % 10_000))
+        let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, templateRefreshMessages: 10)
+        let first = try collected(port: port) { _ in
+            for c in connections.prefix(1500) { exporter.export(c) }
+            exporter.finish()
+        }
+        let second = try collected(port: port) { _ in
+            for c in connections.dropFirst(1500) { exporter.export(c) }
+            exporter.finish()
+        }
+        #expect(first.count == 1500, "the first collector heard the templates first")
+        // The second misses what came before the next template set: at most 10 messages of
+        // 19 records (70-byte IPv4 biflow records in 1,400-byte messages).
+        #expect(second.count >= 1500 - 10 * 19 && second.count <= 1500, "\(second.count) of 1500")
+        let known = Set(connections.map { "\($0.originator.port) \($0.responder.port) \($0.originatorCounters.packets)" })
+        #expect(second.allSatisfy { known.contains("\($0.sourcePort) \($0.destinationPort) \($0.inPackets)") })
     }
 
     @Test func aMissingCollectorIsReportedAndTheRunGoesOn() throws {
