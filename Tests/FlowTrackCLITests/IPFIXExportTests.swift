@@ -29,7 +29,8 @@ struct IPFIXExportTests {
     func collectedRaw(port chosen: UInt16? = nil, _ body: (UInt16) throws -> Void) throws -> String {
         let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let port = chosen ?? UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
+        // 50000–54999: clear of the live capture tests' ports (30000–49999) and nfacctd's.
+        let port = chosen ?? UInt16(50_000 + Int.random(in: 0..<5_000))
         let collector = Process()
         // Through Python, to clear the signal mask the test process's threads pass on (with
         // SIGTERM blocked, nfcapd would never hear the request to write its file and exit).
@@ -173,7 +174,7 @@ struct IPFIXExportTests {
         try tracker.run(file: Paths.fixture("many-flows.pcap")) { if case let .ended(c) = $0 { connections.append(c) } }
         tracker.finish { if case let .ended(c) = $0 { connections.append(c) } }
         #expect(connections.count == 3000)
-        let port = UInt16(40_000 + Int(getpid() % 10_000))
+        let port = UInt16(60_000 + Int(getpid() % 1000))
         let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, templateRefreshMessages: 10)
         let first = try collected(port: port) { _ in
             for c in connections.prefix(1500) { exporter.export(c) }
@@ -212,7 +213,7 @@ struct IPFIXNfacctdTests {
     func collected(_ body: (UInt16) throws -> Void) throws -> [IPFIXExportTests.Flow] {
         let directory = Paths.temporary("nfacctd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let port = UInt16(20_000 + Int(getpid() % 20_000) + Int.random(in: 0..<5_000))
+        let port = UInt16(55_000 + Int.random(in: 0..<5_000))  // 55000–59999 (nfcapd's: 50000–54999)
         let output = directory + "/flows.csv"
         let config = """
             daemonize: false
