@@ -70,6 +70,13 @@ func decodeLoop(_ f: Frames, _ benchmark: Benchmark, verifyChecksums: Bool = fal
     blackHole(ports)
 }
 
+/// Per-packet benchmarks over the whole capture in memory: scaled per packet (×10⁶), up to
+/// 20 s or 5 runs.
+func wholeCapture(_ metrics: [BenchmarkMetric]) -> Benchmark.Configuration {
+    .init(metrics: metrics, scalingFactor: .mega, maxDuration: .seconds(20), maxIterations: 5,
+          setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+}
+
 let benchmarks: @Sendable () -> Void = {
     // Tunnelled packets: decoding through VXLAN (Ethernet inside UDP) and GRE (IP inside IP),
     // plus reading the outer headers again for the tracker; nothing allocated.
@@ -143,12 +150,7 @@ let benchmarks: @Sendable () -> Void = {
     // (allocation only when a flow is created, amortised).
     Benchmark(
         "Track, whole capture in memory (ns and mallocs per packet)",
-        configuration: .init(
-            metrics: [.wallClock, .mallocCountTotal, .throughput, .peakMemoryResident],
-            scalingFactor: .mega,
-            maxDuration: .seconds(20),
-            maxIterations: 5,
-            setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+        configuration: wholeCapture([.wallClock, .mallocCountTotal, .throughput, .peakMemoryResident])
     ) { benchmark in
         let f = allFrames!
         let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
@@ -180,12 +182,7 @@ let benchmarks: @Sendable () -> Void = {
     for threads in [2, 4] {
         Benchmark(
             "Ring: hand decoded packets to \(threads - 1) tracking thread\(threads == 2 ? "" : "s") (ns and mallocs per packet)",
-            configuration: .init(
-                metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-                scalingFactor: .mega,
-                maxDuration: .seconds(20),
-                maxIterations: 5,
-                setup: { if allFrames == nil { allFrames = Frames(path: benchPath, limit: 2_000_000) } })
+            configuration: wholeCapture([.wallClock, .cpuTotal, .mallocCountTotal, .throughput])
         ) { benchmark in
             let f = allFrames!
             let decoder = try! PacketDecoder(linkType: f.linkType, verifyChecksums: true)
