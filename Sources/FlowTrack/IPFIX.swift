@@ -242,9 +242,11 @@ public final class IPFIXExporter {
     /// Seconds between template sets.
     public let templateRefresh: Int64
     var lastTemplates: Int64 = .min
-    /// Connections exported, messages sent, and sends the system refused.
+    /// Connections exported.
     public private(set) var connectionsExported = 0
+    /// Messages sent (templates included).
     public private(set) var messagesSent = 0
+    /// Messages the system refused to send (no collector: ICMP port unreachable; full buffer).
     public private(set) var sendFailures = 0
     /// Data records sent (one or two per connection).
     public var recordsSent: UInt32 { encoder.sequenceNumber }

@@ -21,12 +21,12 @@ struct IPFIXExportTests {
     }
 
     /// Runs nfcapd on a free loopback port (or `port`) around `body`, then reads what it stored.
-    func collected(port: UInt16? = nil, _ body: (UInt16) throws -> Void) throws -> [Flow] {
-        Self.parse(try collectedRaw(port: port, body))
+    func collected(port: UInt16? = nil, host: String = "127.0.0.1", _ body: (UInt16) throws -> Void) throws -> [Flow] {
+        Self.parse(try collectedRaw(port: port, host: host, body))
     }
 
     /// Runs nfcapd on a free loopback port (or `port`) around `body`; `nfdump -o raw` of what it stored.
-    func collectedRaw(port chosen: UInt16? = nil, _ body: (UInt16) throws -> Void) throws -> String {
+    func collectedRaw(port chosen: UInt16? = nil, host: String = "127.0.0.1", _ body: (UInt16) throws -> Void) throws -> String {
         let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // 50000–54999: clear of the live capture tests' ports (30000–49999) and nfacctd's.
@@ -36,7 +36,7 @@ struct IPFIXExportTests {
         // SIGTERM blocked, nfcapd would never hear the request to write its file and exit).
         collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                               "/usr/bin/nfcapd", "-b", "127.0.0.1", "-p", String(port), "-w", directory]
+                               "/usr/bin/nfcapd", "-b", host, "-p", String(port), "-w", directory]
         collector.standardOutput = FileHandle.nullDevice
         collector.standardError = FileHandle.nullDevice
         try collector.run()
@@ -137,6 +137,18 @@ struct IPFIXExportTests {
         let a = Self.normalized(got), b = Self.normalized(want)
         #expect(a.count == b.count, "\(capture): nfcapd stored \(a.count) flows, conn lists \(b.count)")
         #expect(a == b, "\(capture): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0) ≠ \($1)" } ?? "none")")
+    }
+
+    /// An IPv6 collector (nfcapd bound to ::1) receives the same as an IPv4 one.
+    @Test(.enabled(if: CaptureInterface.all().contains { $0.isLoopback && $0.addresses.contains("::1") }, "needs ::1 on the loopback"))
+    func anIPv6CollectorReceivesEveryConnection() throws {
+        let path = Paths.fixture("conn-ipv6.pcap")
+        let got = try collected(host: "::1") { port in
+            let run = try conn([path, "--format", "json", "-C", "--ipfix", "[::1]:\(port)"])
+            #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+        }
+        let want = try expected(path, uniflow: false)
+        #expect(Self.normalized(got) == Self.normalized(want) && !want.isEmpty)
     }
 
     /// The live meter: a UDP flow on loopback lasting 4 s, captured with --active-timeout 1,
