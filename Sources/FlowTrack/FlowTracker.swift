@@ -33,7 +33,7 @@ public struct FlowTracker {
     var packetStatistics = PacketStatistics()
     /// IP fragments held until their datagrams complete (``TrackerConfiguration/reassembleFragments``).
     var reassembler = IPReassembler()
-    /// The position of the last packet tracked (``ConnectionTable/begin(ordinal:)``).
+    /// The position of the last packet tracked (`ConnectionTable.begin(ordinal:)`).
     var ordinal: UInt64 = 0
     /// The connection tables of a run with several threads, between runs (else empty).
     var shards: [ConnectionTable] = []
@@ -157,7 +157,7 @@ public struct FlowTracker {
     /// formatted, say, or `nil` to leave an event out) and handed to `consume` on the calling
     /// thread in packet order, as one thread would give them.
     ///
-    /// With ``TrackerConfiguration/threads`` at 1 everything happens on the calling thread.
+    /// With `TrackerConfiguration.threads` at 1 everything happens on the calling thread.
     /// `finishing` ends the connections still open at the end (reason `endOfInput`) as
     /// ``finish(_:)`` would.
     public mutating func run<Output: Sendable>(files paths: [String], filter: String? = nil,
@@ -277,7 +277,7 @@ public struct FlowTracker {
     }
 
     /// Reads `paths` with the decoding on the calling thread and the tracking on
-    /// ``TrackerConfiguration/threads`` shards (see ShardedRun.swift).
+    /// `TrackerConfiguration.threads` shards (see ShardedRun.swift).
     mutating func runSharded<Output: Sendable>(files paths: [String], filter: String?,
                                                progress: ((_ packets: Int, _ bytes: Int) -> Void)?, stop: CaptureStop?,
                                                failure: (_ path: String, _ error: CaptureError) -> Void,
@@ -333,7 +333,7 @@ public struct FlowTracker {
     }
 
     /// ``run(live:maxPackets:until:packet:each:_:)`` with the tracking on
-    /// ``TrackerConfiguration/threads`` − 1 shards: what has been read is handed to them at
+    /// `TrackerConfiguration.threads` − 1 shards: what has been read is handed to them at
     /// least every 100 ms, and idle clock ticks reach them as well, so events come out within
     /// about 200 ms. `each` sees the decoder's statistics but not the shards' tables.
     mutating func runShardedLive(_ capture: inout LiveCapture, decoder: PacketDecoder, maxPackets: Int?, until shouldStop: () -> Bool,

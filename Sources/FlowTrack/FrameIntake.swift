@@ -26,7 +26,7 @@ package struct FrameIntake {
     /// them when ``fragmentPending`` is set and the frame was not held).
     package private(set) var datagram: [UInt8] = []
     /// The position of the last packet handed to the tracker (each frame's packet and each
-    /// A-MSDU subframe takes one; see ``ConnectionTable/begin(ordinal:)``).
+    /// A-MSDU subframe takes one; see `ConnectionTable.begin(ordinal:)`).
     package var ordinal: UInt64
 
     package init(configuration: TrackerConfiguration, reassembler: IPReassembler, ordinal: UInt64 = 0) {

@@ -411,7 +411,7 @@ final class ShardedRun<Output: Sendable> {
 }
 
 /// Connection tracking on several threads for programs that decode packets themselves (the
-/// counterpart of ``ConnectionTable/process(_:at:_:)``): the calling thread hands each
+/// counterpart of `ConnectionTable.process(_:at:_:)`): the calling thread hands each
 /// decoded packet over; `threads` − 1 threads track, each its share of the connections by a
 /// symmetric hash; the handler receives the events on the calling thread, in the order and
 /// with the uids one `ConnectionTable` would give (a little later: batches of 256 packets go
