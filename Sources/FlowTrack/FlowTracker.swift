@@ -180,20 +180,29 @@ public struct FlowTracker {
                                                 failure: (_ path: String, _ error: CaptureError) -> Void,
                                                 render: @escaping @Sendable (ConnectionEvent, inout [UInt8]) -> Output?,
                                                 _ consume: (Output, borrowing [UInt8]) -> Void) {
-        var scratch: [UInt8] = []
-        // On the calling thread: one event at a time through a reused buffer.
-        let handler = { (event: ConnectionEvent) in
-            if let value = render(event, &scratch) { consume(value, scratch) }
-            scratch.removeAll(keepingCapacity: true)
-        }
-        if configuration.threads > 1 {
-            runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, render: render, consume)
-            // The remaining connections end on this thread, one at a time, in one-thread order.
+        withoutActuallyEscaping(consume) { consume in
+            var scratch: [UInt8] = []
+            // On the calling thread: one event at a time through a reused buffer.
+            let handler = { (event: ConnectionEvent) in
+                if let value = render(event, &scratch) { consume(value, scratch) }
+                scratch.removeAll(keepingCapacity: true)
+            }
+            if configuration.threads > 1 {
+                if Self.shardCount(threads: configuration.threads) == 1 {
+                    // One tracking thread: it is the busier of the two when connections are many
+                    // (a row per packet or two), so the rows are rendered here, on the reading thread.
+                    runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure,
+                               render: { event, _ in event }, { event, _ in handler(event) })
+                } else {
+                    runSharded(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, render: render, consume)
+                }
+                // The remaining connections end on this thread, one at a time, in one-thread order.
+                if finishing { finish(handler) }
+                return
+            }
+            run(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, handler)
             if finishing { finish(handler) }
-            return
         }
-        run(files: paths, filter: filter, progress: progress, stop: stop, failure: failure, handler)
-        if finishing { finish(handler) }
     }
 
     /// The reading loop of several files merged by time (one file: ``readFile``).
