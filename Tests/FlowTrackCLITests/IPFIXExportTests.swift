@@ -45,6 +45,9 @@ struct IPFIXExportTests {
         Thread.sleep(forTimeInterval: 0.5)  // the last datagrams read
         collector.terminate()  // SIGTERM: nfcapd writes its file and exits
         collector.waitUntilExit()
+        // nfcapd checks each message's sequence number against the data records before it.
+        let info = try runProcess("/usr/bin/nfdump", ["-I", "-R", directory]).out
+        #expect(info.contains("Sequence failures: 0"), "nfcapd counted sequence failures: \(info)")
         return try runProcess("/usr/bin/nfdump", ["-R", directory, "-o", "raw", "-q"]).out
     }
 
