@@ -271,16 +271,19 @@ public struct FlowTracker {
     /// others track (one table each).
     static func shardCount(threads: Int) -> Int { max(1, threads - 1) }
 
+    /// Empty tracking tables for `configuration.threads` threads in all.
+    static func shardTables(_ configuration: TrackerConfiguration) -> [ConnectionTable] {
+        var each = configuration
+        // The flow limit is shared out: with it reached, which connection a shard evicts
+        // depends on the shard layout (the one thing that does).
+        let count = shardCount(threads: configuration.threads)
+        each.maxFlows = max(1, (configuration.maxFlows + count - 1) / count)
+        return (0..<count).map { _ in ConnectionTable(configuration: each) }
+    }
+
     /// The tables of a run with several threads (made at the first run).
     mutating func takeShards() -> [ConnectionTable] {
-        if shards.isEmpty {
-            var each = configuration
-            // The flow limit is shared out: with it reached, which connection a shard evicts
-            // depends on the shard layout (the one thing that does).
-            let count = Self.shardCount(threads: configuration.threads)
-            each.maxFlows = max(1, (configuration.maxFlows + count - 1) / count)
-            shards = (0..<count).map { _ in ConnectionTable(configuration: each) }
-        }
+        if shards.isEmpty { shards = Self.shardTables(configuration) }
         defer { shards = [] }
         return shards
     }

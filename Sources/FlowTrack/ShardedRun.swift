@@ -441,11 +441,8 @@ public final class ShardedTracker {
 
     /// Starts `configuration.threads` − 1 tracking threads (at least one).
     public init(configuration: TrackerConfiguration, handler: @escaping (ConnectionEvent) -> Void) {
-        let count = FlowTracker.shardCount(threads: configuration.threads)
-        var each = configuration
-        each.maxFlows = max(1, (configuration.maxFlows + count - 1) / count)
         let state = DispatchState(depth: PacketDispatcher.depth)
-        run = ShardedRun(tables: (0..<count).map { _ in ConnectionTable(configuration: each) }, state: state,
+        run = ShardedRun(tables: FlowTracker.shardTables(configuration), state: state,
                          render: { event, _ in event }, consume: { event, _ in handler(event) })
         dispatcher = run.dispatcher(state: state, firstOrdinal: 0)
     }
