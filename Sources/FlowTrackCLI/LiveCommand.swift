@@ -190,8 +190,10 @@ public struct LiveCommand: ParsableCommand {
                     warnChecksums(pipeline.statistics.connections, final: false, &err)
                     let now = WallClock.now.nanoseconds
                     if let exporter, now >= nextSweep {
-                        // Network time: the last packet's (or the clock's, while the wire is silent).
-                        exporter.exportActive(pipeline.tracker.snapshot(), now: WallClock.now, timeout: active)
+                        // Records only for connections old enough to be due (a connection's interim
+                        // records are never older than its start): not the whole table every second.
+                        let clock = WallClock.now
+                        exporter.exportActive(pipeline.tracker.snapshot(startedBy: clock - active), now: clock, timeout: active)
                         nextSweep = now + 1_000_000_000
                     }
                     guard terminal else {

@@ -346,9 +346,13 @@ public struct ConnectionTable {
     /// (``lastConnectionID`` is the inner connection's), else `nil`.
     public internal(set) var lastCarrierConnectionID: UInt64?
 
-    /// Records for every connection still tracked (for a live table view), oldest first.
-    public func snapshot() -> [Connection] {
-        table.entries.sorted { table[$0].serial < table[$1].serial }.map { record($0, reason: nil) }
+    /// Records for the connections still tracked (for a live table view), oldest first.
+    /// - Parameter startedBy: only the connections whose first packet came at or before this
+    ///   time (the ones old enough for a meter's active timeout); `nil` for all.
+    public func snapshot(startedBy: Timestamp? = nil) -> [Connection] {
+        let cutoff = startedBy?.nanoseconds ?? .max
+        return table.entries.filter { table[$0].startTime <= cutoff }
+            .sorted { table[$0].serial < table[$1].serial }.map { record($0, reason: nil) }
     }
 
     // MARK: Creation, orientation, reuse
