@@ -70,13 +70,8 @@ public struct ConnCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-log"), help: "Also write Zeek's tunnel.log (DISCOVER, CLOSE, EXPIRE) to this file.")
     public var tunnelLog: String?
 
-    /// IPFIX collector.
-    @Option(help: "Also export every connection as IPFIX (RFC 7011) over UDP to this collector, HOST:PORT or [IPv6]:PORT (nfcapd, nfacctd…): one bidirectional record per connection (RFC 5103 reverse elements).")
-    public var ipfix: String?
-
-    /// Uniflow records.
-    @Flag(name: .customLong("ipfix-uniflow"), help: "With --ipfix: two unidirectional records per connection (for collectors without RFC 5103).")
-    public var ipfixUniflow = false
+    /// `--ipfix` and `--ipfix-uniflow`.
+    @OptionGroup public var export: IPFIXOptions
 
     /// Print tracking totals.
     @Flag(help: "After the rows, print tracking totals to standard error (packets, connections, peak, endings by reason).")
@@ -97,9 +92,6 @@ public struct ConnCommand: ParsableCommand {
             throw ValidationError("--proto must be tcp, udp, icmp or unknown_transport (got '\(proto)')")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let ipfix, Self.collector(ipfix) == nil {
-            throw ValidationError("--ipfix must be HOST:PORT or [IPv6]:PORT (got '\(ipfix)')")
-        }
     }
 
     /// Runs against standard output and standard error.
@@ -162,13 +154,8 @@ public struct ConnCommand: ParsableCommand {
                 StandardStream.close(file.fd)
             }
         }
-        var exporter: IPFIXExporter?
-        if let ipfix, let (host, port) = Self.collector(ipfix) {
-            do throws(CaptureError) { exporter = try IPFIXExporter(host: host, port: port, bidirectional: !ipfixUniflow) } catch {
-                err.writeError("--ipfix: \(error)")
-                return ExitStatus(error)
-            }
-        }
+        let (exporter, exportFailure) = export.exporter(err: &err)
+        if let exportFailure { return exportFailure }
         let exporting = exporter != nil
         var pipeline = FlowTracker(configuration: configuration)
         let zeekWriter = ZeekLogWriter(columns: columns)
@@ -200,20 +187,20 @@ public struct ConnCommand: ParsableCommand {
             chosen.append(c, columns: columns, to: &bytes)
             return exporting ? .exported(start..<bytes.count, c) : .formatted(start..<bytes.count)
         }) { row, bytes in
+            let range: Range<Int>
             switch row {
             case let .record(c):
                 collected.append(c)
                 exporter?.export(c)
-            case let .formatted(range):
-                if let limit, written >= limit { return }
-                written += 1
-                out.append { $0.append(contentsOf: bytes[range]) }
-            case let .exported(range, c):
+                return
+            case let .formatted(formatted): range = formatted
+            case let .exported(formatted, c):
                 exporter?.export(c)
-                if let limit, written >= limit { return }
-                written += 1
-                out.append { $0.append(contentsOf: bytes[range]) }
+                range = formatted
             }
+            if let limit, written >= limit { return }
+            written += 1
+            out.append { $0.append(contentsOf: bytes[range]) }
         }
         if let exporter {
             exporter.finish()
@@ -245,14 +232,6 @@ public struct ConnCommand: ParsableCommand {
         case formatted(Range<Int>)
         indirect case record(Connection)  // (boxed: a formatted row stays two words)
         indirect case exported(Range<Int>, Connection)
-    }
-
-    /// `HOST:PORT` or `[IPv6]:PORT`.
-    static func collector(_ text: String) -> (host: String, port: UInt16)? {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
     }
 
     /// The `--stats` report.

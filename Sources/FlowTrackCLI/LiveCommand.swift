@@ -68,16 +68,11 @@ public struct LiveCommand: ParsableCommand {
     @Flag(help: "Capture in promiscuous mode.")
     public var promiscuous = false
 
-    /// IPFIX collector.
-    @Option(help: "Also export connections as IPFIX over UDP to this collector, HOST:PORT or [IPv6]:PORT: each as it ends (idle timeout, FIN/RST), long ones every --active-timeout seconds as delta records, and what remains at the end (SIGINT, --duration).")
-    public var ipfix: String?
-
-    /// Uniflow records.
-    @Flag(name: .customLong("ipfix-uniflow"), help: "With --ipfix: two unidirectional records per connection.")
-    public var ipfixUniflow = false
+    /// `--ipfix` and `--ipfix-uniflow`.
+    @OptionGroup public var export: IPFIXOptions
 
     /// Active timeout.
-    @Option(name: .customLong("active-timeout"), help: "With --ipfix: seconds after which a connection still open is exported as a delta record, and again every as many seconds (default 1800).")
+    @Option(name: .customLong("active-timeout"), help: "With --ipfix: seconds after which a connection still open is exported as a delta record (counts since its last record), and again every as many seconds; what remains is exported at the end (SIGINT, --duration). Default 1800.")
     public var activeTimeout: Double = 1800
 
     /// Threads.
@@ -101,7 +96,6 @@ public struct LiveCommand: ParsableCommand {
         if interval <= 0 { throw ValidationError("--interval must be positive") }
         if snaplen < 64 { throw ValidationError("--snaplen must be at least 64") }
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
-        if let ipfix, ConnCommand.collector(ipfix) == nil { throw ValidationError("--ipfix must be HOST:PORT or [IPv6]:PORT (got '\(ipfix)')") }
         if activeTimeout <= 0 { throw ValidationError("--active-timeout must be positive") }
     }
 
@@ -129,14 +123,9 @@ public struct LiveCommand: ParsableCommand {
         configuration.events = terminal ? [.ended] : .all
         // The terminal view shows the connection table, which the reading thread must hold, and
         // so does the IPFIX active timeout (it reads the long connections every second).
-        configuration.threads = terminal || ipfix != nil ? 1 : threads ?? min(64, StandardStream.availableCores)
-        var exporter: IPFIXExporter?
-        if let ipfix, let (host, port) = ConnCommand.collector(ipfix) {
-            do throws(CaptureError) { exporter = try IPFIXExporter(host: host, port: port, bidirectional: !ipfixUniflow) } catch {
-                err.writeError("--ipfix: \(error)")
-                return ExitStatus(error)
-            }
-        }
+        configuration.threads = terminal || export.ipfix != nil ? 1 : threads ?? min(64, StandardStream.availableCores)
+        let (exporter, exportFailure) = export.exporter(err: &err)
+        if let exportFailure { return exportFailure }
         let active = Duration.milliseconds(Int64(activeTimeout * 1000))
         var nextSweep = WallClock.now.nanoseconds + 1_000_000_000
         var capture: LiveCapture
