@@ -2,6 +2,20 @@ import FlowTrack
 import Foundation
 import Testing
 
+/// Starts a collector, its output discarded, through Python, which clears the signal mask
+/// the test process's threads pass on: with SIGTERM and SIGINT blocked, a collector would
+/// never hear the request to write what it holds and exit.
+func startCollector(_ executable: String, _ arguments: [String]) throws -> Process {
+    let collector = Process()
+    collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                           executable] + arguments
+    collector.standardOutput = FileHandle.nullDevice
+    collector.standardError = FileHandle.nullDevice
+    try collector.run()
+    return collector
+}
+
 /// `conn --ipfix` checked by a real collector: nfdump's nfcapd, started by the test on a
 /// loopback port, receives the IPFIX messages; `nfdump -o raw` reads its file back; every
 /// connection `conn --format json` lists must be there with the same addresses, ports,
@@ -31,15 +45,7 @@ struct IPFIXExportTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // 50000–54999: clear of the live capture tests' ports (30000–49999) and nfacctd's.
         let port = chosen ?? UInt16(50_000 + Int.random(in: 0..<5_000))
-        let collector = Process()
-        // Through Python, to clear the signal mask the test process's threads pass on (with
-        // SIGTERM blocked, nfcapd would never hear the request to write its file and exit).
-        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                               "/usr/bin/nfcapd", "-b", host, "-p", String(port), "-w", directory]
-        collector.standardOutput = FileHandle.nullDevice
-        collector.standardError = FileHandle.nullDevice
-        try collector.run()
+        let collector = try startCollector("/usr/bin/nfcapd", ["-b", host, "-p", String(port), "-w", directory])
         Thread.sleep(forTimeInterval: 0.5)  // listening
         try body(port)
         Thread.sleep(forTimeInterval: 0.5)  // the last datagrams read
@@ -243,14 +249,7 @@ struct IPFIXNfacctdTests {
             aggregate: src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end
             """
         try config.write(toFile: directory + "/nfacctd.conf", atomically: true, encoding: .utf8)
-        let collector = Process()
-        // Through Python, to clear the signal mask the test process's threads pass on.
-        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        collector.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                               "/usr/sbin/nfacctd", "-f", directory + "/nfacctd.conf"]
-        collector.standardOutput = FileHandle.nullDevice
-        collector.standardError = FileHandle.nullDevice
-        try collector.run()
+        let collector = try startCollector("/usr/sbin/nfacctd", ["-f", directory + "/nfacctd.conf"])
         Thread.sleep(forTimeInterval: 1.0)  // listening
         try body(port)
         Thread.sleep(forTimeInterval: 2.5)  // two print refreshes
