@@ -42,6 +42,8 @@ public struct IPFIXEncoder: Sendable {
     /// Messages built so far.
     public private(set) var messages = 0
 
+    /// The length of an IPv4 and an IPv6 data record.
+    let recordLengths: (v4: Int, v6: Int)
     /// The data records waiting for the next message, by template (IPv4, IPv6).
     var pending: [[UInt8]] = [[], []]
     var pendingRecords = [0, 0]
@@ -54,6 +56,7 @@ public struct IPFIXEncoder: Sendable {
         self.observationDomain = observationDomain
         self.bidirectional = bidirectional
         self.maximumMessageSize = max(256, min(maximumMessageSize, 65_535))
+        recordLengths = (Self.recordLength(v6: false, bidirectional: bidirectional), Self.recordLength(v6: true, bidirectional: bidirectional))
     }
 
     /// Template ids for IPv4 and IPv6 records.
@@ -98,7 +101,7 @@ public struct IPFIXEncoder: Sendable {
         let v6 = !c.originator.address.isIPv4
         let slot = v6 ? 1 : 0
         var out: [UInt8]?
-        let length = Self.recordLength(v6: v6, bidirectional: bidirectional)
+        let length = v6 ? recordLengths.v6 : recordLengths.v4
         let records = bidirectional || c.responderCounters.packets == 0 ? 1 : 2
         // The message with these records: header 16, a set header 4 per template with records.
         var size = 16 + records * length

@@ -90,8 +90,6 @@ public struct StreamsCommand: ParsableCommand {
         var created: Set<Int> = []
         var nextNumber = 0
         var failure: CaptureError?
-        /// Opens of files already created (appends), for the summary's measurements.
-        private(set) var reopened = 0
 
         init(directory: String) { self.directory = directory }
 
@@ -132,7 +130,6 @@ public struct StreamsCommand: ParsableCommand {
                 if buffer.isEmpty { return }  // nothing to write: no file (as tcpflow)
                 let path = directory + "/" + name
                 let opened = created.contains(number) ? StandardStream.append(path) : StandardStream.create(path)
-                if created.contains(number) { reopened += 1 }
                 switch opened {
                 case let .success(descriptor): fd = descriptor
                 case let .failure(error):
