@@ -20,6 +20,7 @@ import Pcap
 /// | vlanId (0 when unknown) | 58 | 2 |
 /// | octetDeltaCount, packetDeltaCount (IP bytes and packets from the source) | 1, 2 | 8 |
 /// | biflow only: reverseOctetDeltaCount, reversePacketDeltaCount, reverseTcpControlBits (PEN 29305) | 1, 2, 6 | 8, 8, 2 |
+/// | with an `enterpriseNumber`: conn_state, history, Community ID (``EnterpriseElement``) | 1, 2, 3 | variable |
 ///
 /// Source is the originator (the responder in a uniflow reply record). Times are packet
 /// times. Templates 256 (IPv4) and 257 (IPv6) are biflow, 258 and 259 uniflow.
@@ -42,8 +43,8 @@ public struct IPFIXEncoder: Sendable {
     /// Messages built so far.
     public private(set) var messages = 0
 
-    /// The length of an IPv4 and an IPv6 data record.
-    let recordLengths: (v4: Int, v6: Int)
+    /// The Private Enterprise Number of the ``EnterpriseElement``s, `nil` without them.
+    public let enterpriseNumber: UInt32?
     /// The data records waiting for the next message, by template (IPv4, IPv6).
     var pending: [[UInt8]] = [[], []]
     var pendingRecords = [0, 0]
@@ -51,29 +52,44 @@ public struct IPFIXEncoder: Sendable {
     /// The reverse information elements' Private Enterprise Number (RFC 5103).
     public static let reversePEN: UInt32 = 29305
 
-    /// An encoder for one observation domain.
-    public init(observationDomain: UInt32 = 1, bidirectional: Bool = true, maximumMessageSize: Int = 1400) {
+    /// FlowTrack's own information elements, added to every record when the encoder is
+    /// given a Private Enterprise Number: variable-length UTF-8 strings (RFC 7011 §7).
+    ///
+    /// FlowTrack has no IANA-assigned enterprise number, so the user supplies one (their
+    /// organisation's; 32473 is RFC 5612's number for documentation and tests). A collector
+    /// that does not know them skips them, as RFC 7011 requires.
+    public enum EnterpriseElement: UInt16, CaseIterable, Sendable {
+        /// Zeek's conn_state (`SF`, `S0`, `REJ`, …).
+        case connState = 1
+        /// Zeek's history letters (`ShADadFf`).
+        case history = 2
+        /// The Community ID (`1:…`), empty when the tracker did not compute it.
+        case communityID = 3
+    }
+
+    /// An encoder for one observation domain; with `enterpriseNumber`, records carry the
+    /// ``EnterpriseElement``s under that number.
+    public init(observationDomain: UInt32 = 1, bidirectional: Bool = true, maximumMessageSize: Int = 1400,
+                enterpriseNumber: UInt32? = nil) {
         self.observationDomain = observationDomain
         self.bidirectional = bidirectional
         self.maximumMessageSize = max(256, min(maximumMessageSize, 65_535))
-        recordLengths = (Self.recordLength(v6: false, bidirectional: bidirectional), Self.recordLength(v6: true, bidirectional: bidirectional))
+        self.enterpriseNumber = enterpriseNumber
     }
 
     /// Template ids for IPv4 and IPv6 records.
     var templateIDs: (v4: UInt16, v6: UInt16) { bidirectional ? (256, 257) : (258, 259) }
 
     /// (element id, length, enterprise number or 0) of a record's fields.
-    static func fields(v6: Bool, bidirectional: Bool) -> [(UInt16, UInt16, UInt32)] {
+    static func fields(v6: Bool, bidirectional: Bool, enterpriseNumber: UInt32? = nil) -> [(UInt16, UInt16, UInt32)] {
         var f: [(UInt16, UInt16, UInt32)] = [(152, 8, 0), (153, 8, 0)]
         f += v6 ? [(27, 16, 0), (28, 16, 0)] : [(8, 4, 0), (12, 4, 0)]
         f += [(7, 2, 0), (11, 2, 0), (v6 ? 139 : 32, 2, 0), (4, 1, 0), (6, 2, 0), (136, 1, 0), (58, 2, 0), (1, 8, 0), (2, 8, 0)]
         if bidirectional { f += [(1, 8, reversePEN), (2, 8, reversePEN), (6, 2, reversePEN)] }
+        if let enterpriseNumber {
+            f += EnterpriseElement.allCases.map { ($0.rawValue, 65_535, enterpriseNumber) }
+        }
         return f
-    }
-
-    /// The length of one data record.
-    static func recordLength(v6: Bool, bidirectional: Bool) -> Int {
-        fields(v6: v6, bidirectional: bidirectional).reduce(0) { $0 + Int($1.1) }
     }
 
     /// A message holding the template set (both templates): sent first, and again from
@@ -81,7 +97,7 @@ public struct IPFIXEncoder: Sendable {
     public mutating func templates(exportTime: UInt32) -> [UInt8] {
         var set: [UInt8] = []
         for (id, v6) in [(templateIDs.v4, false), (templateIDs.v6, true)] {
-            let fields = Self.fields(v6: v6, bidirectional: bidirectional)
+            let fields = Self.fields(v6: v6, bidirectional: bidirectional, enterpriseNumber: enterpriseNumber)
             Self.put16(&set, id)
             Self.put16(&set, UInt16(fields.count))
             for (element, length, enterprise) in fields {
@@ -98,26 +114,28 @@ public struct IPFIXEncoder: Sendable {
     /// `endReason` overrides the record's flowEndReason (2, active timeout, for the interim
     /// records of a long connection).
     public mutating func add(_ c: Connection, exportTime: UInt32, endReason: UInt8? = nil) -> [UInt8]? {
-        let v6 = !c.originator.address.isIPv4
-        let slot = v6 ? 1 : 0
-        var out: [UInt8]?
-        let length = v6 ? recordLengths.v6 : recordLengths.v4
-        let records = bidirectional || c.responderCounters.packets == 0 ? 1 : 2
-        // The message with these records: header 16, a set header 4 per template with records.
-        var size = 16 + records * length
-        for s in 0..<2 where pendingRecords[s] > 0 || s == slot { size += 4 + pending[s].count }
-        if size > maximumMessageSize, pendingRecords[0] + pendingRecords[1] > 0 { out = flush(exportTime: exportTime) }
+        let slot = c.originator.address.isIPv4 ? 0 : 1
         let (forward, reverse) = Self.controlBits(c.history)
         let reason = endReason ?? Self.endReason(c.endReason)
+        var records: [UInt8] = []
+        var count = 1
         if bidirectional {
-            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: (c.responderCounters, reverse), slot: slot,
-                   reason: reason)
+            record(c.originator, c.responder, c, forward, c.originatorCounters, reverse: (c.responderCounters, reverse), reason: reason,
+                   into: &records)
         } else {
-            append(c.originator, c.responder, c, forward, c.originatorCounters, reverse: nil, slot: slot, reason: reason)
+            record(c.originator, c.responder, c, forward, c.originatorCounters, reverse: nil, reason: reason, into: &records)
             if c.responderCounters.packets > 0 {
-                append(c.responder, c.originator, c, reverse, c.responderCounters, reverse: nil, slot: slot, reason: reason)
+                record(c.responder, c.originator, c, reverse, c.responderCounters, reverse: nil, reason: reason, into: &records)
+                count = 2
             }
         }
+        // The message with these records: header 16, a set header 4 per template with records.
+        var size = 16 + records.count
+        for s in 0..<2 where pendingRecords[s] > 0 || s == slot { size += 4 + pending[s].count }
+        var out: [UInt8]?
+        if size > maximumMessageSize, pendingRecords[0] + pendingRecords[1] > 0 { out = flush(exportTime: exportTime) }
+        pending[slot] += records
+        pendingRecords[slot] += count
         return out
     }
 
@@ -135,9 +153,8 @@ public struct IPFIXEncoder: Sendable {
         return bytes
     }
 
-    mutating func append(_ source: Endpoint, _ destination: Endpoint, _ c: Connection, _ flags: UInt16,
-                         _ counters: DirectionCounters, reverse: (DirectionCounters, UInt16)?, slot: Int, reason: UInt8) {
-        var r: [UInt8] = []
+    func record(_ source: Endpoint, _ destination: Endpoint, _ c: Connection, _ flags: UInt16,
+                _ counters: DirectionCounters, reverse: (DirectionCounters, UInt16)?, reason: UInt8, into r: inout [UInt8]) {
         Self.put64(&r, UInt64(max(0, c.startTime.nanoseconds / 1_000_000)))
         Self.put64(&r, UInt64(max(0, c.lastTime.nanoseconds / 1_000_000)))
         for address in [source.address, destination.address] {
@@ -164,8 +181,23 @@ public struct IPFIXEncoder: Sendable {
             Self.put64(&r, back.packets)
             Self.put16(&r, c.ipProtocol == 6 ? backFlags : 0)
         }
-        pending[slot] += r
-        pendingRecords[slot] += 1
+        if enterpriseNumber != nil {
+            Self.putString(&r, c.connState.description)
+            Self.putString(&r, c.history)
+            Self.putString(&r, c.communityID)
+        }
+    }
+
+    /// A variable-length field (RFC 7011 §7): one length byte, or 255 and two length bytes.
+    static func putString(_ b: inout [UInt8], _ text: String) {
+        let count = min(text.utf8.count, 65_535)
+        if count < 255 {
+            b.append(UInt8(count))
+        } else {
+            b.append(255)
+            put16(&b, UInt16(count))
+        }
+        b += text.utf8.prefix(count)
     }
 
     /// flowEndReason (IANA): 1 idle timeout, 2 active timeout, 3 end of flow detected, 4
@@ -223,11 +255,29 @@ public struct IPFIXEncoder: Sendable {
     static func put64(_ b: inout [UInt8], _ v: UInt64) { put32(&b, UInt32(v >> 32)); put32(&b, UInt32(v & 0xFFFF_FFFF)) }
 }
 
-/// Sends connections to an IPFIX collector over UDP as they end: the templates first and
-/// again every `templateRefresh` seconds or 100 messages (so a restarted collector learns
-/// them), records
-/// packed into messages within the path MTU, send failures counted (a collector that is not
-/// there does not stop the run).
+/// How IPFIX messages travel to the collector.
+public enum IPFIXTransport: String, Sendable, CaseIterable {
+    /// One message per datagram (RFC 7011 §10.3): templates resent from time to time, a
+    /// message lost is lost; what nfcapd and nfacctd receive.
+    case udp
+    /// A TCP connection (RFC 7011 §10.4): templates once at the start of each connection,
+    /// messages queued (bounded) while the collector is away, reconnection with backoff.
+    case tcp
+}
+
+/// Sends connections to an IPFIX collector as they end, over UDP or TCP.
+///
+/// - **UDP**: the templates go first and again every `templateRefresh` seconds or
+///   `templateRefreshMessages` messages (so a restarted collector learns them); records are
+///   packed into messages within the path MTU; messages the system refuses (no collector:
+///   ICMP port unreachable) are counted in ``sendFailures`` and the run goes on.
+/// - **TCP**: messages wait in a queue of at most `queueLimit` bytes and are written as the
+///   connection takes them, without blocking the caller unless the queue is full. Each new
+///   connection starts with the templates and its own sequence numbers. A collector that
+///   is absent or goes away is reconnected with exponential backoff (0.25 s doubling to
+///   30 s); a message that does not fit the queue is dropped and counted in
+///   ``recordsDropped``. Messages already in the kernel's buffer when a collector dies are
+///   lost without notice (IPFIX over TCP has no acknowledgements).
 ///
 /// ```swift
 /// let exporter = try IPFIXExporter(host: "127.0.0.1", port: 4739)
@@ -237,42 +287,89 @@ public struct IPFIXEncoder: Sendable {
 /// }
 /// tracker.finish { event in if case let .ended(c) = event { exporter.export(c) } }
 /// exporter.finish()
-/// print(exporter.recordsSent, exporter.sendFailures)
+/// print(exporter.recordsSent, exporter.sendFailures, exporter.recordsDropped)
 /// ```
 public final class IPFIXExporter {
     var encoder: IPFIXEncoder
-    let socket: DatagramSocket
-    /// Seconds between template sets.
+    let datagrams: DatagramSocket?
+    let stream: IPFIXStream?
+    /// The transport to the collector.
+    public let transport: IPFIXTransport
+    /// Seconds between template sets (UDP).
     public let templateRefresh: Int64
     var lastTemplates: Int64 = .min
     /// Connections exported.
     public private(set) var connectionsExported = 0
-    /// Messages sent (templates included).
-    public private(set) var messagesSent = 0
-    /// Messages the system refused to send (no collector: ICMP port unreachable; full buffer).
-    public private(set) var sendFailures = 0
-    /// Data records sent (one or two per connection).
-    public var recordsSent: UInt32 { encoder.sequenceNumber }
+    /// UDP: messages the system refused to send (no collector: ICMP port unreachable; full
+    /// buffer). TCP: connection attempts that failed.
+    public var sendFailures: Int { stream?.connectFailures ?? datagramFailures }
+    var datagramFailures = 0
+    var datagramsSent = 0
+    var datagramRecords: UInt32 = 0
+    /// Messages sent (templates included); over TCP, written whole to a connection.
+    public var messagesSent: Int { stream?.messagesSent ?? datagramsSent }
+    /// Data records sent (one or two per connection); over TCP, written to a connection.
+    public var recordsSent: UInt32 { stream.map { UInt32(truncatingIfNeeded: $0.recordsSent) } ?? datagramRecords }
+    /// TCP: data records dropped because the queue was full, or still queued at the end
+    /// of ``finish(timeout:)``. Always 0 over UDP.
+    public var recordsDropped: Int { stream?.recordsDropped ?? 0 }
+    /// TCP: connections made to the collector (1 when it never went away).
+    public var connectionsMade: Int { stream?.connectionsMade ?? 0 }
+    /// TCP: why the last connection attempt or send failed, if one did.
+    public var lastError: String? { stream?.lastError }
     /// The collector, as `host:port`.
-    public var destination: String { socket.destination }
+    public var destination: String { datagrams?.destination ?? stream!.socket.destination }
 
-    /// Connects to the collector (IPv4 or IPv6). Templates go out first, then every
-    /// `templateRefresh` seconds or `templateRefreshMessages` messages.
-    /// - Throws: `CaptureError.writeFailed` when the name does not resolve or no socket connects.
-    public init(host: String, port: UInt16, observationDomain: UInt32 = 1, bidirectional: Bool = true,
-                maximumMessageSize: Int = 1400, templateRefresh: Int64 = 60, templateRefreshMessages: Int = 100) throws(CaptureError) {
+    /// An exporter to the collector at `host` (a name, IPv4 or IPv6) and `port`.
+    ///
+    /// - Parameters:
+    ///   - transport: UDP (default) or TCP.
+    ///   - enterpriseNumber: with a Private Enterprise Number, records also carry
+    ///     ``IPFIXEncoder/EnterpriseElement``s (conn_state, history, Community ID).
+    ///   - templateRefresh, templateRefreshMessages: UDP: seconds, and messages, between
+    ///     template sets.
+    ///   - queueLimit: TCP: bytes of messages held while the collector is slow or away.
+    ///   - waitWhenFull: TCP: how long an export waits for a connected collector to take
+    ///     data when the queue is full, before dropping (0 for a live meter, which must not
+    ///     stall the capture; a capture file can wait).
+    /// - Throws: `CaptureError.writeFailed` when the name does not resolve or (UDP) no
+    ///   socket connects. Over TCP an absent collector is not an error: it is retried.
+    public init(host: String, port: UInt16, transport: IPFIXTransport = .udp, observationDomain: UInt32 = 1,
+                bidirectional: Bool = true, enterpriseNumber: UInt32? = nil, maximumMessageSize: Int = 1400,
+                templateRefresh: Int64 = 60, templateRefreshMessages: Int = 100, queueLimit: Int = 16 << 20,
+                waitWhenFull: Duration = .seconds(30)) throws(CaptureError) {
+        self.transport = transport
         self.templateRefreshMessages = max(1, templateRefreshMessages)
-        socket = try DatagramSocket(host: host, port: port)
         encoder = IPFIXEncoder(observationDomain: observationDomain, bidirectional: bidirectional,
-                               maximumMessageSize: maximumMessageSize)
+                               maximumMessageSize: maximumMessageSize, enterpriseNumber: enterpriseNumber)
         self.templateRefresh = templateRefresh
+        switch transport {
+        case .udp:
+            datagrams = try DatagramSocket(host: host, port: port)
+            stream = nil
+        case .tcp:
+            datagrams = nil
+            stream = IPFIXStream(socket: try StreamSocket(host: host, port: port), queueLimit: queueLimit, waitWhenFull: waitWhenFull)
+            // Every connection starts with them, whenever it is made.
+            stream?.templates = encoder.templates(exportTime: exportTime)
+        }
     }
 
     var exportTime: UInt32 { UInt32(truncatingIfNeeded: WallClock.now.nanoseconds / 1_000_000_000) }
 
-    func send(_ message: [UInt8]) {
+    /// Sends (UDP) or queues (TCP) a message holding `records` data records.
+    func send(_ message: [UInt8], records: Int) {
+        if let stream {
+            stream.enqueue(message, records: records)
+            return
+        }
         messagesSinceTemplates += 1
-        if socket.send(message) { messagesSent += 1 } else { sendFailures += 1 }
+        if datagrams!.send(message) {
+            datagramsSent += 1
+            datagramRecords &+= UInt32(truncatingIfNeeded: records)
+        } else {
+            datagramFailures += 1
+        }
     }
 
     /// Messages between two template sets, whatever the time (RFC 7011 §8.4: over UDP, by
@@ -281,26 +378,36 @@ public final class IPFIXExporter {
     public let templateRefreshMessages: Int
     var messagesSinceTemplates = 0
 
+    /// UDP: sends the templates when they are due. (TCP sends them at each connection.)
     func refreshTemplates() {
+        guard stream == nil else { return }
         let now = WallClock.now.nanoseconds / 1_000_000_000
         guard lastTemplates == .min || now - lastTemplates >= templateRefresh
               || messagesSinceTemplates >= templateRefreshMessages else { return }
         lastTemplates = now
         messagesSinceTemplates = 0
-        send(encoder.templates(exportTime: exportTime))
+        send(encoder.templates(exportTime: exportTime), records: 0)
     }
 
     /// What interim records of long connections have exported so far, by connection number.
     var interim: [UInt64: (time: Timestamp, originator: DirectionCounters, responder: DirectionCounters)] = [:]
 
-    /// Exports one connection that ended (sent once a message is full, or at ``finish()``).
+    /// Adds a record to the message being built; sends the message it fills.
+    func add(_ c: Connection, endReason: UInt8? = nil) {
+        let before = encoder.sequenceNumber
+        if let message = encoder.add(c, exportTime: exportTime, endReason: endReason) {
+            send(message, records: Int(encoder.sequenceNumber &- before))
+        }
+    }
+
+    /// Exports one connection that ended (sent once a message is full, or at ``finish(timeout:)``).
     /// After interim records (``exportActive(_:now:timeout:)``) it carries what came since.
     public func export(_ c: Connection) {
         refreshTemplates()
         connectionsExported += 1
         var record = c
         if let sent = interim.removeValue(forKey: c.id) { Self.subtract(sent, from: &record) }
-        if let message = encoder.add(record, exportTime: exportTime) { send(message) }
+        add(record)
     }
 
     /// The live meter's active timeout: every connection of `open` (the tracker's
@@ -314,7 +421,7 @@ public final class IPFIXExporter {
             var record = c
             if let sent = interim[c.id] { Self.subtract(sent, from: &record) }
             interim[c.id] = (c.lastTime, c.originatorCounters, c.responderCounters)
-            if let message = encoder.add(record, exportTime: exportTime, endReason: 2) { send(message) }
+            add(record, endReason: 2)
         }
     }
 
@@ -327,9 +434,214 @@ public final class IPFIXExporter {
         c.responderCounters.ipBytes -= min(c.responderCounters.ipBytes, sent.responder.ipBytes)
     }
 
-    /// Sends the records still waiting.
-    public func finish() {
+    /// Gives the TCP connection a chance to take queued messages, without waiting (a live
+    /// meter calls this when idle). Nothing to do over UDP.
+    public func poll() { stream?.pump(for: .zero) }
+
+    /// Sends the records still waiting. Over TCP, waits up to `timeout` for the queue to
+    /// drain (reconnecting within it if need be), counts what is left as dropped, and closes
+    /// the connection (the collector sees the end of the stream; a later export connects
+    /// again).
+    public func finish(timeout: Duration = .seconds(5)) {
         refreshTemplates()
-        if let message = encoder.flush(exportTime: exportTime) { send(message) }
+        let before = encoder.sequenceNumber
+        if let message = encoder.flush(exportTime: exportTime) { send(message, records: Int(encoder.sequenceNumber &- before)) }
+        stream?.drain(for: timeout)
+        stream?.close()
+    }
+}
+
+/// The TCP side of an ``IPFIXExporter``: a bounded queue of messages, a connection that
+/// is made again with backoff, the templates first on each connection, and per-connection
+/// sequence numbers (patched into each message as it starts on a connection).
+final class IPFIXStream {
+    let socket: StreamSocket
+    let queueLimit: Int
+    let waitWhenFull: Duration
+    /// The messages waiting, from `head`; the first may be partly written (`offset`).
+    var queue: [(bytes: [UInt8], records: Int)] = []
+    var head = 0
+    var offset = 0
+    var queuedBytes = 0
+    /// The template message to put first on every connection.
+    var templates: [UInt8] = []
+    /// Whether the message at the head is this connection's template message.
+    var templatesAtHead = false
+
+    enum State { case idle(retryAt: ContinuousClock.Instant), connecting(since: ContinuousClock.Instant), connected }
+    var state: State = .idle(retryAt: .now)
+    var backoff: Duration = .milliseconds(250)
+    static let maximumBackoff: Duration = .seconds(30)
+    static let connectTimeout: Duration = .seconds(5)
+    /// The data records before the message at the head, on this connection.
+    var sequence: UInt32 = 0
+
+    var messagesSent = 0
+    var recordsSent = 0
+    var recordsDropped = 0
+    var connectFailures = 0
+    var connectionsMade = 0
+    var lastError: String?
+
+    init(socket: StreamSocket, queueLimit: Int, waitWhenFull: Duration) {
+        self.socket = socket
+        self.queueLimit = max(65_536, queueLimit)
+        self.waitWhenFull = waitWhenFull
+    }
+
+    var isConnected: Bool { if case .connected = state { true } else { false } }
+
+    /// Queues a message (dropping it when the queue stays full) and writes what the
+    /// connection takes now.
+    func enqueue(_ message: [UInt8], records: Int) {
+        if queuedBytes + message.count > queueLimit {
+            // A collector that is there but slow gets time; an absent one does not.
+            if isConnected, waitWhenFull > .zero { pump(for: waitWhenFull, until: { self.queuedBytes + message.count <= self.queueLimit }) }
+            if queuedBytes + message.count > queueLimit {
+                recordsDropped += records
+                pump(for: .zero)
+                return
+            }
+        }
+        queue.append((message, records))
+        queuedBytes += message.count
+        pump(for: .zero)
+    }
+
+    /// Waits up to `timeout` for everything queued to be written; what is left is dropped.
+    func drain(for timeout: Duration) {
+        pump(for: timeout, until: { self.head == self.queue.count })
+        for m in queue[head...] { recordsDropped += m.records }
+        queue.removeAll()
+        head = 0
+        offset = 0
+        queuedBytes = 0
+    }
+
+    /// Makes progress — connects, writes — for at most `wait`, returning as soon as
+    /// `done` holds (by default: nothing left that can be done without waiting).
+    func pump(for wait: Duration, until done: (() -> Bool)? = nil) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + wait
+        func remaining() -> Int32 {
+            let left = deadline - clock.now
+            return left <= .zero ? 0 : Int32(min(left / .milliseconds(1), 60_000).rounded(.up))
+        }
+        while !(done?() ?? false) {
+            switch state {
+            case let .idle(retryAt):
+                let now = clock.now
+                if now < retryAt {
+                    guard retryAt <= deadline, done != nil else { return }
+                    StreamSocket.pause(milliseconds: Int32(((retryAt - now) / .milliseconds(1)).rounded(.up)))
+                }
+                switch socket.connect() {
+                case .connected: connected()
+                case .inProgress: state = .connecting(since: clock.now)
+                case let .failed(reason): retry(reason)
+                }
+            case let .connecting(since):
+                switch socket.waitConnected(timeoutMilliseconds: remaining()) {
+                case .connected: connected()
+                case .inProgress:
+                    if clock.now - since > Self.connectTimeout {
+                        retry("no answer in \(Self.connectTimeout)")
+                    } else if remaining() == 0 {
+                        return
+                    }
+                case let .failed(reason): retry(reason)
+                }
+            case .connected:
+                if head == queue.count { return }
+                if offset == 0, socket.peerClosed {
+                    retry("the collector closed the connection")
+                    continue
+                }
+                if offset == 0 { Self.patch(&queue[head].bytes, sequence: sequence) }
+                switch socket.send(queue[head].bytes, from: offset) {
+                case let .sent(count):
+                    offset += count
+                    if offset == queue[head].bytes.count { written() }
+                case .wouldBlock:
+                    let wait = remaining()
+                    if wait == 0 { return }
+                    _ = socket.waitWritable(timeoutMilliseconds: wait)
+                case let .failed(reason): retry(reason)
+                }
+            }
+        }
+    }
+
+    /// The message at the head is written whole.
+    func written() {
+        let m = queue[head]
+        messagesSent += 1
+        recordsSent += m.records
+        sequence &+= UInt32(truncatingIfNeeded: m.records)
+        queuedBytes -= m.bytes.count
+        head += 1
+        offset = 0
+        templatesAtHead = false
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024, head * 2 >= queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// A new connection: the templates go first, then the queue from its head message,
+    /// whole even if part of it went out on the last connection; sequence numbers restart.
+    func connected() {
+        state = .connected
+        connectionsMade += 1
+        backoff = .milliseconds(250)
+        sequence = 0
+        offset = 0
+        if !templates.isEmpty {
+            if head > 0 {
+                head -= 1
+                queue[head] = (templates, 0)
+            } else {
+                queue.insert((templates, 0), at: 0)
+            }
+            queuedBytes += templates.count
+            templatesAtHead = true
+        }
+    }
+
+    /// The connection failed or went away: close it and try again after the backoff.
+    func retry(_ reason: String) {
+        if case .connected = state {} else { connectFailures += 1 }
+        lastError = reason
+        socket.close()
+        // A template message left at the head from the connection that failed is not sent
+        // twice: the next connection puts its own first.
+        if templatesAtHead {
+            queuedBytes -= queue[head].bytes.count
+            head += 1
+            templatesAtHead = false
+        }
+        offset = 0
+        state = .idle(retryAt: .now + backoff)
+        backoff = min(backoff * 2, Self.maximumBackoff)
+    }
+
+    /// Closes the connection after a drain; the next message connects again at once.
+    func close() {
+        socket.close()
+        state = .idle(retryAt: .now)
+        backoff = .milliseconds(250)
+        templatesAtHead = false
+    }
+
+    /// Writes a message's sequence number (bytes 8–11 of the header).
+    static func patch(_ message: inout [UInt8], sequence: UInt32) {
+        guard message.count >= 16 else { return }
+        message[8] = UInt8(sequence >> 24)
+        message[9] = UInt8(sequence >> 16 & 0xFF)
+        message[10] = UInt8(sequence >> 8 & 0xFF)
+        message[11] = UInt8(sequence & 0xFF)
     }
 }

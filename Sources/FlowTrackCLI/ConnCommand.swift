@@ -130,7 +130,8 @@ public struct ConnCommand: ParsableCommand {
     public func execute(out: inout some TextSink, err: inout some TextSink, terminal: Bool = false) -> ExitStatus {
         let chosen = format.flatMap(ConnectionFormat.init(rawValue:)) ?? (terminal ? .table : .zeek)
         let columns = ConnLogColumns(communityID: communityID, policies: tracking.policyColumns)
-        var configuration = tracking.configuration(communityID: communityID)
+        // The IPFIX enterprise elements carry the Community ID, column or not.
+        var configuration = tracking.configuration(communityID: communityID || export.ipfixEnterprise != nil)
         // Zeek's columns have no kernel-style state; the table, JSON and CSV (tcp_state),
         // --state and --sort state use it.
         configuration.kernelStates = chosen != .zeek || state != nil || sort == "state"
@@ -154,7 +155,7 @@ public struct ConnCommand: ParsableCommand {
                 StandardStream.close(file.fd)
             }
         }
-        let (exporter, exportFailure) = export.exporter(err: &err)
+        let (exporter, exportFailure) = export.exporter(live: false, err: &err)
         if let exportFailure { return exportFailure }
         let exporting = exporter != nil
         var pipeline = FlowTracker(configuration: configuration)
@@ -204,9 +205,7 @@ public struct ConnCommand: ParsableCommand {
         }
         if let exporter {
             exporter.finish()
-            if exporter.sendFailures > 0 {
-                err.writeError("--ipfix: \(exporter.sendFailures) of \(exporter.sendFailures + exporter.messagesSent) messages to \(exporter.destination) were refused (is a collector listening there?)")
-            }
+            IPFIXOptions.reportLosses(exporter, err: &err)
         }
         if collect {
             var rows = Self.sorted(collected, by: sort ?? "start")

@@ -124,7 +124,7 @@ public struct LiveCommand: ParsableCommand {
         // The terminal view shows the connection table, which the reading thread must hold, and
         // so does the IPFIX active timeout (it reads the long connections every second).
         configuration.threads = terminal || export.ipfix != nil ? 1 : threads ?? min(64, StandardStream.availableCores)
-        let (exporter, exportFailure) = export.exporter(err: &err)
+        let (exporter, exportFailure) = export.exporter(live: true, err: &err)
         if let exportFailure { return exportFailure }
         let active = Duration.milliseconds(Int64(activeTimeout * 1000))
         var nextSweep = WallClock.now.nanoseconds + 1_000_000_000
@@ -178,6 +178,7 @@ public struct LiveCommand: ParsableCommand {
                 each: { pipeline in
                     warnChecksums(pipeline.statistics.connections, final: false, &err)
                     let now = WallClock.now.nanoseconds
+                    exporter?.poll()  // TCP: what the collector can take now, a reconnection when due
                     if let exporter, now >= nextSweep {
                         // Records only for connections old enough to be due (a connection's interim
                         // records are never older than its start): not the whole table every second.
@@ -210,8 +211,8 @@ public struct LiveCommand: ParsableCommand {
         if let exporter {
             exporter.finish()
             err.write("flowtrack: IPFIX: \(exporter.connectionsExported) connections, \(exporter.recordsSent) records in "
-                      + "\(exporter.messagesSent) messages to \(exporter.destination)"
-                      + (exporter.sendFailures > 0 ? ", \(exporter.sendFailures) refused (is a collector listening there?)" : "") + "\n")
+                      + "\(exporter.messagesSent) messages to \(exporter.destination) over \(exporter.transport.rawValue.uppercased())\n")
+            IPFIXOptions.reportLosses(exporter, err: &err)
         }
         warnChecksums(pipeline.statistics.connections, final: true, &err)
         for warning in pipeline.statistics.warnings(checksumsIgnoredBy: "-C") where !warning.contains("checksums") {

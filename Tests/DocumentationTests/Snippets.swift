@@ -293,7 +293,7 @@ enum Snippets {
         }
         tracker.finish { event in if case let .ended(c) = event { exporter.export(c) } }
         exporter.finish()
-        print(exporter.recordsSent, exporter.sendFailures)
+        print(exporter.recordsSent, exporter.sendFailures, exporter.recordsDropped)
     }
 
     /// From Sources/Pcap/DatagramSocket.swift.
@@ -303,4 +303,12 @@ enum Snippets {
         _ = socket.send(message)
     }
 
+
+    /// From Sources/Pcap/StreamSocket.swift.
+    static func snippetStreamSocket() async throws {
+        let message: [UInt8] = []
+        let socket = try StreamSocket(host: "127.0.0.1", port: 4739)
+        if socket.connect() == .inProgress { _ = socket.waitConnected(timeoutMilliseconds: 1000) }
+        if case let .sent(count) = socket.send(message, from: 0) { print(count) }
+    }
 }

@@ -40,7 +40,10 @@ struct IPFIXExportTests {
     }
 
     /// Runs nfcapd on a free loopback port (or `port`) around `body`; `nfdump -o raw` of what it stored.
-    func collectedRaw(port chosen: UInt16? = nil, host: String = "127.0.0.1", _ body: (UInt16) throws -> Void) throws -> String {
+    /// `exporters`, if given, gets `nfdump -E` of each file (the exporters nfcapd saw, with
+    /// their observation domains).
+    func collectedRaw(port chosen: UInt16? = nil, host: String = "127.0.0.1", exporters: ((String) -> Void)? = nil,
+                      _ body: (UInt16) throws -> Void) throws -> String {
         let directory = Paths.temporary("nfcapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // 50000–54999: clear of the live capture tests' ports (30000–49999) and nfacctd's.
@@ -54,6 +57,11 @@ struct IPFIXExportTests {
         // nfcapd checks each message's sequence number against the data records before it.
         let info = try runProcess("/usr/bin/nfdump", ["-I", "-R", directory]).out
         #expect(info.contains("Sequence failures: 0"), "nfcapd counted sequence failures: \(info)")
+        if let exporters {
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasPrefix("nfcapd.") {
+                exporters(try runProcess("/usr/bin/nfdump", ["-E", directory + "/" + file]).out)
+            }
+        }
         return try runProcess("/usr/bin/nfdump", ["-R", directory, "-o", "raw", "-q"]).out
     }
 
@@ -160,30 +168,47 @@ struct IPFIXExportTests {
         #expect(Self.normalized(got) == Self.normalized(want) && !want.isEmpty)
     }
 
+    /// `--ipfix-domain 77`: nfcapd files the records under an exporter with observation
+    /// domain 77.
+    @Test func theObservationDomainReachesNfcapd() throws {
+        var exporters = ""
+        let raw = try collectedRaw(exporters: { exporters += $0 }) { port in
+            let run = try conn([Paths.fixture("conn-sf.pcap"), "-C", "--ipfix", "127.0.0.1:\(port)", "--ipfix-domain", "77"])
+            #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+        }
+        #expect(Self.parse(raw).count == 1)
+        #expect(exporters.contains("version: 10, ID: 77,"), "\(exporters)")
+    }
+
     /// The live meter: a UDP flow on loopback lasting 4 s, captured with --active-timeout 1,
     /// reaches nfcapd as interim records (flowEndReason active timeout) and a last one at the
-    /// end of the capture, whose counts add up to what was sent.
-    @Test(.enabled(if: StandardStream.isRoot, "live capture needs root (CI runs as root)"))
-    func liveExportsLongConnectionsAsDeltaRecords() throws {
-        let udpPort = 30_000 + Int(getpid() % 10_000)
+    /// end of the capture, whose counts add up to what was sent; over UDP and over TCP.
+    @Test(.enabled(if: StandardStream.isRoot, "live capture needs root (CI runs as root)"), arguments: ["udp", "tcp"])
+    func liveExportsLongConnectionsAsDeltaRecords(transport: String) throws {
+        let udpPort = 30_000 + Int(getpid() % 10_000) + (transport == "tcp" ? 1 : 0)
         let sender = "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
             + "for i in range(8):\n    s.sendto(b'x' * 100, ('127.0.0.1', \(udpPort)))\n    time.sleep(0.5)\n"
         var liveErr = ""
         let raw = try collectedRaw { port in
-            let live = try runProcess(binaryPath, ["live", "-i", "lo", "-f", "udp dst port \(udpPort)", "--duration", "6", "-C",
-                                                   "--ipfix", "127.0.0.1:\(port)", "--active-timeout", "1"]) { _ in
-                Thread.sleep(forTimeInterval: 1.0)  // capturing
-                _ = try runProcess("/usr/bin/env", ["python3", "-c", sender])
+            func capture() throws {
+                let live = try runProcess(binaryPath, ["live", "-i", "lo", "-f", "udp dst port \(udpPort)", "--duration", "6", "-C",
+                                                       "--ipfix", "127.0.0.1:\(port)", "--ipfix-transport", transport,
+                                                       "--active-timeout", "1"]) { _ in
+                    Thread.sleep(forTimeInterval: 1.0)  // capturing
+                    _ = try runProcess("/usr/bin/env", ["python3", "-c", sender])
+                }
+                #expect(live.status == 0, "\(live.err)")
+                liveErr = live.err
             }
-            #expect(live.status == 0, "\(live.err)")
-            liveErr = live.err
+            if transport == "tcp" { _ = try relayed(listen: port, collector: port, capture) } else { try capture() }
         }
         let flows = Self.parse(raw).filter { $0.destinationPort == udpPort }
         #expect(flows.count >= 3, "interim records, then the last one: \(flows)")
         #expect(flows.reduce(0) { $0 + $1.inPackets } == 8)
         #expect(flows.reduce(0) { $0 + $1.inBytes } == 8 * (20 + 8 + 100))
         #expect(raw.components(separatedBy: "active timeout").count - 1 == flows.count - 1, "all but the last are interim")
-        #expect(liveErr.contains("flowtrack: IPFIX: 1 connections"))
+        #expect(liveErr.contains("flowtrack: IPFIX: 1 connections") && liveErr.contains("over \(transport.uppercased())"), "\(liveErr)")
+        #expect(!liveErr.contains("not delivered"), "\(liveErr)")
     }
 
     /// A collector restarted in the middle of an export (a new nfcapd on the same port, which
@@ -213,6 +238,119 @@ struct IPFIXExportTests {
         #expect(second.allSatisfy { known.contains("\($0.sourcePort) \($0.destinationPort) \($0.inPackets)") })
     }
 
+    /// Runs `scripts/ipfix_tcp_relay.py` (TCP on `listen`, each message as a datagram to
+    /// nfcapd on `collector`) around `body`; the relay's log, a line per connection it saw end.
+    func relayed(listen: UInt16, collector: UInt16, _ body: () throws -> Void) throws -> String {
+        let log = Paths.temporary("relay-\(UUID().uuidString).log")
+        let relay = try startCollector("/usr/bin/python3", [Paths.repository + "/scripts/ipfix_tcp_relay.py", String(listen),
+                                                            String(collector), log])
+        Thread.sleep(forTimeInterval: 0.4)  // listening
+        try body()
+        Thread.sleep(forTimeInterval: 0.5)  // the last messages relayed
+        relay.terminate()
+        relay.waitUntilExit()
+        return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    }
+
+    /// The connections of many-flows.pcap, as a tracker ends them.
+    static func connections(_ capture: String = "many-flows.pcap") throws -> [Connection] {
+        var connections: [Connection] = []
+        var tracker = FlowTracker()
+        try tracker.run(file: Paths.fixture(capture)) { if case let .ended(c) = $0 { connections.append(c) } }
+        tracker.finish { if case let .ended(c) = $0 { connections.append(c) } }
+        return connections
+    }
+
+    /// `--ipfix-transport tcp`: the stream, cut into messages by their length fields and
+    /// relayed to nfcapd, holds every connection, with sequence numbers nfcapd accepts, in
+    /// one TCP connection that FlowTrack closes at the end.
+    @Test(arguments: ["many-flows.pcap", "conn-ipv6.pcap", "conn-icmp.pcap"])
+    func everyConnectionReachesNfcapdOverTCP(capture: String) throws {
+        let path = Paths.fixture(capture)
+        var log = ""
+        let got = try collected { port in
+            log = try relayed(listen: port, collector: port) {
+                let run = try conn([path, "--format", "json", "-C", "--ipfix", "127.0.0.1:\(port)", "--ipfix-transport", "tcp"])
+                #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+            }
+        }
+        let want = try expected(path, uniflow: false)
+        #expect(!want.isEmpty && Self.normalized(got) == Self.normalized(want), "\(capture): \(got.count) of \(want.count) flows")
+        #expect(log.split(separator: "\n").count == 1 && log.hasPrefix("connection 1: ") && !log.contains("bad"), "\(log)")
+    }
+
+    /// A TCP collector that is not there yet: the first attempts fail, the messages wait in
+    /// the queue, the exporter connects once the collector is up (backoff), and nothing is lost.
+    @Test func aTCPCollectorStartingLateGetsEverything() throws {
+        let connections = try Self.connections()
+        let port = UInt16(60_100 + Int(getpid() % 800))
+        let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, transport: .tcp)
+        for c in connections.prefix(1500) { exporter.export(c) }
+        #expect(exporter.sendFailures >= 1 && exporter.connectionsMade == 0 && exporter.recordsSent == 0)
+        let got = try collected(port: port) { port in
+            _ = try relayed(listen: port, collector: port) {
+                for c in connections.dropFirst(1500) { exporter.export(c) }
+                exporter.finish(timeout: .seconds(10))
+            }
+        }
+        #expect(exporter.connectionsMade == 1 && exporter.recordsDropped == 0)
+        #expect(got.count == 3000 && exporter.recordsSent == 3000, "\(got.count) stored, \(exporter.recordsSent) sent")
+    }
+
+    /// A TCP collector that goes away in the middle (the relay stopped, another started on the
+    /// same port): the exporter sees the connection closed before its next message, connects
+    /// again with the templates first, and the two collectors together store every connection.
+    @Test func aTCPCollectorRestartedMidStreamLosesNothing() throws {
+        let connections = try Self.connections()
+        let port = UInt16(60_100 + Int(getpid() % 800))
+        let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, transport: .tcp)
+        let first = try collected(port: port) { port in
+            _ = try relayed(listen: port, collector: port) {
+                for c in connections.prefix(1500) { exporter.export(c) }
+            }
+        }
+        let second = try collected(port: port) { port in
+            _ = try relayed(listen: port, collector: port) {
+                for c in connections.dropFirst(1500) { exporter.export(c) }
+                exporter.finish(timeout: .seconds(10))
+            }
+        }
+        // The records of the message still being filled went to the second collector.
+        #expect(first.count > 1400 && first.count <= 1500, "\(first.count)")
+        #expect(first.count + second.count == 3000, "\(first.count) + \(second.count)")
+        #expect(exporter.connectionsMade == 2 && exporter.recordsDropped == 0)
+        #expect(exporter.lastError == "the collector closed the connection")
+    }
+
+    /// The TCP queue is bounded: with the collector away, what does not fit is dropped and
+    /// counted; once it is up, it receives exactly the records reported sent.
+    @Test func theTCPQueueIsBoundedAndItsDropsCounted() throws {
+        let connections = try Self.connections()
+        let port = UInt16(60_100 + Int(getpid() % 800))
+        let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, transport: .tcp, queueLimit: 65_536)
+        for c in connections { exporter.export(c) }
+        #expect(exporter.recordsDropped > 0, "3,000 records of 70 bytes do not fit in 64 KiB")
+        let got = try collected(port: port) { port in
+            _ = try relayed(listen: port, collector: port) { exporter.finish(timeout: .seconds(10)) }
+        }
+        #expect(got.count == Int(exporter.recordsSent) && got.count + exporter.recordsDropped == 3000,
+                "\(got.count) stored, \(exporter.recordsSent) sent, \(exporter.recordsDropped) dropped")
+        #expect(got.count >= 65_536 / 1400 * 19 - 19, "a full queue's worth arrived: \(got.count)")
+        let known = Set(connections.map { "\($0.originator.port) \($0.responder.port) \($0.originatorCounters.packets)" })
+        #expect(got.allSatisfy { known.contains("\($0.sourcePort) \($0.destinationPort) \($0.inPackets)") })
+    }
+
+    /// `conn --ipfix-transport tcp` with no collector: the rows are written, and stderr says
+    /// how many records were not delivered and why.
+    @Test func aMissingTCPCollectorIsReported() throws {
+        let port = 61_000 + Int(getpid() % 1000)
+        let run = try conn([Paths.fixture("many-flows.pcap"), "--format", "json", "-C", "--ipfix", "127.0.0.1:\(port)",
+                            "--ipfix-transport", "tcp"])
+        #expect(run.status == .success)
+        #expect(run.out.split(separator: "\n").count == 3000, "the rows are still written")
+        #expect(run.err.contains("3000 of 3000 records were not delivered to 127.0.0.1:\(port) over TCP (Connection refused"), "\(run.err)")
+    }
+
     @Test func aMissingCollectorIsReportedAndTheRunGoesOn() throws {
         // Nothing listens on the port: the ICMP port unreachable makes later sends fail. (Not
         // port 9, which the live capture tests watch as a port nothing is sent to.)
@@ -232,6 +370,18 @@ struct IPFIXExportTests {
 struct IPFIXNfacctdTests {
     /// Runs nfacctd on a free loopback port around `body`; the flows it printed.
     func collected(_ body: (UInt16) throws -> Void) throws -> [IPFIXExportTests.Flow] {
+        try printed(body).compactMap { f -> IPFIXExportTests.Flow? in
+            let protocols = ["tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58]
+            return IPFIXExportTests.Flow(first: Self.milliseconds(f[5]), last: Self.milliseconds(f[6]), source: f[0], destination: f[1],
+                                         sourcePort: Int(f[2]) ?? -1, destinationPort: Int(f[3]) ?? -1,
+                                         proto: protocols[f[4]] ?? Int(f[4]) ?? -1, inPackets: Int(f[7]) ?? -1, inBytes: Int(f[8]) ?? -1)
+        }
+    }
+
+    /// Runs nfacctd on a free loopback port around `body`, aggregating by `aggregate`
+    /// (with custom primitives `primitives`); the CSV lines it printed, split into fields.
+    func printed(aggregate: String = "src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end",
+                 primitives: String? = nil, _ body: (UInt16) throws -> Void) throws -> [[String]] {
         let directory = Paths.temporary("nfacctd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = UInt16(55_000 + Int.random(in: 0..<5_000))  // 55000–59999 (nfcapd's: 50000–54999)
@@ -246,9 +396,15 @@ struct IPFIXNfacctdTests {
             print_output_file_append: true
             print_refresh_time: 1
             timestamps_utc: true
-            aggregate: src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end
+            aggregate: \(aggregate)
+
             """
-        try config.write(toFile: directory + "/nfacctd.conf", atomically: true, encoding: .utf8)
+        var full = config
+        if let primitives {
+            try primitives.write(toFile: directory + "/primitives.lst", atomically: true, encoding: .utf8)
+            full += "aggregate_primitives: \(directory)/primitives.lst\n"
+        }
+        try full.write(toFile: directory + "/nfacctd.conf", atomically: true, encoding: .utf8)
         let collector = try startCollector("/usr/sbin/nfacctd", ["-f", directory + "/nfacctd.conf"])
         Thread.sleep(forTimeInterval: 1.0)  // listening
         try body(port)
@@ -256,13 +412,9 @@ struct IPFIXNfacctdTests {
         collector.interrupt()  // SIGINT: the cache is printed and nfacctd exits
         collector.waitUntilExit()
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").dropFirst().compactMap { line -> IPFIXExportTests.Flow? in
+        return text.split(separator: "\n").compactMap { line -> [String]? in
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard f.count >= 9, f[0] != "SRC_IP" else { return nil }
-            let protocols = ["tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58]
-            return IPFIXExportTests.Flow(first: Self.milliseconds(f[5]), last: Self.milliseconds(f[6]), source: f[0], destination: f[1],
-                                         sourcePort: Int(f[2]) ?? -1, destinationPort: Int(f[3]) ?? -1,
-                                         proto: protocols[f[4]] ?? Int(f[4]) ?? -1, inPackets: Int(f[7]) ?? -1, inBytes: Int(f[8]) ?? -1)
+            return f.count >= 4 && f[0] != "SRC_IP" ? f : nil
         }
     }
 
@@ -291,5 +443,39 @@ struct IPFIXNfacctdTests {
         let a = IPFIXExportTests.normalized(got), b = IPFIXExportTests.normalized(want)
         #expect(a.count == b.count, "\(capture): nfacctd printed \(a.count) flows, conn's rows make \(b.count)")
         #expect(a == b, "\(capture): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0) ≠ \($1)" } ?? "none")")
+    }
+
+    /// `--ipfix-enterprise 32473`: nfacctd, told the three elements (PEN 32473, ids 1–3,
+    /// variable-length strings) in its aggregate_primitives file, prints each connection's
+    /// conn_state, history and Community ID as `conn --community-id` lists them.
+    @Test(arguments: ["conn-sf.pcap", "conn-ipv6.pcap", "conn-icmp.pcap", "many-flows.pcap"])
+    func enterpriseElementsReachNfacctd(capture: String) throws {
+        let path = Paths.fixture(capture)
+        var want: Set<String> = []
+        for line in try conn([path, "--format", "json", "-C", "--community-id"]).out.split(separator: "\n") {
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let state = row["conn_state"] as! String, history = row["history"] as? String ?? ""
+            let id = row["community_id"] as! String
+            let host = { (key: String) in IPAddress(row[key] as! String)!.description }
+            want.insert("\(host("id.orig_h")) \(host("id.resp_h")) \(state) \(history) \(id)")
+        }
+        let primitives = """
+            name=ft_state field_type=32473:1 len=vlen semantics=str
+            name=ft_history field_type=32473:2 len=vlen semantics=str
+            name=ft_cid field_type=32473:3 len=vlen semantics=str
+
+            """
+        let rows = try printed(aggregate: "src_host, dst_host, ft_state, ft_history, ft_cid", primitives: primitives) { port in
+            let run = try conn([path, "-C", "--format", "json", "--ipfix", "127.0.0.1:\(port)", "--ipfix-uniflow",
+                                "--ipfix-enterprise", "32473"])
+            #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+        }
+        // Uniflow: the reply record carries the same strings with the addresses swapped.
+        let got = Set(rows.map { f in
+            let (a, b) = (IPAddress(f[0])?.description ?? f[0], IPAddress(f[1])?.description ?? f[1])
+            let key = "\(a) \(b) \(f[2]) \(f[3]) \(f[4])"
+            return want.contains(key) ? key : "\(b) \(a) \(f[2]) \(f[3]) \(f[4])"
+        })
+        #expect(!want.isEmpty && got == want, "\(capture): \(got.subtracting(want).first ?? "") / \(want.subtracting(got).first ?? "")")
     }
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Relays IPFIX over TCP to a collector that only listens on UDP (nfcapd, nfacctd).
+
+    ipfix_tcp_relay.py LISTEN_PORT COLLECTOR_PORT [LOG] [--once]
+
+Accepts TCP connections on 127.0.0.1:LISTEN_PORT one after another, cuts each stream into
+IPFIX messages by the length field of the message header (RFC 7011 §3.1) and sends every
+message as one datagram to 127.0.0.1:COLLECTOR_PORT. With LOG, appends a line per connection
+closed: "connection N: M messages, B bytes" (or "... bad message" when a header is not
+IPFIX version 10, which would mean the exporter framed the stream wrongly). With --once,
+exits when the first connection ends.
+
+FlowTrack's tests use it to check `--ipfix-transport tcp` with nfcapd; nothing in it reads
+more than the 16-byte header.
+"""
+import socket
+import struct
+import sys
+
+
+def main():
+    listen_port, collector_port = int(sys.argv[1]), int(sys.argv[2])
+    once = "--once" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--once"]
+    log = args[2] if len(args) > 2 else None
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", listen_port))
+    server.listen(4)
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    number = 0
+    while True:
+        conn, _ = server.accept()
+        number += 1
+        buffer, messages, total, bad = b"", 0, 0, False
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            total += len(data)
+            buffer += data
+            while len(buffer) >= 16:
+                version, length = struct.unpack("!HH", buffer[:4])
+                if version != 10 or length < 16:
+                    bad = True
+                    buffer = b""
+                    break
+                if len(buffer) < length:
+                    break
+                out.sendto(buffer[:length], ("127.0.0.1", collector_port))
+                messages += 1
+                buffer = buffer[length:]
+        conn.close()
+        if log:
+            with open(log, "a") as f:
+                f.write(f"connection {number}: {messages} messages, {total} bytes{' bad message' if bad else ''}\n")
+        if once:
+            return
+
+
+if __name__ == "__main__":
+    main()
