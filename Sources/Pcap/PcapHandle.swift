@@ -10,10 +10,13 @@ import Darwin
 struct PcapHandle: ~Copyable {
     @usableFromInline let pcap: OpaquePointer
     let buffer: UnsafeMutablePointer<CChar>?
+    /// What ``PcapFile``'s own reader owns, or `nil` when libpcap reads.
+    let source: RecordSource?
 
-    init(pcap: OpaquePointer, buffer: UnsafeMutablePointer<CChar>?) {
+    init(pcap: OpaquePointer, buffer: UnsafeMutablePointer<CChar>?, source: RecordSource? = nil) {
         self.pcap = pcap
         self.buffer = buffer
+        self.source = source
     }
 
     deinit {
@@ -24,16 +27,47 @@ struct PcapHandle: ~Copyable {
     /// libpcap's last error text for this handle.
     var lastError: String { String(cString: pcap_geterr(pcap)) }
 
-    /// Compiles `expression` (optimised, netmask unknown) and installs it.
-    func setFilter(_ expression: String) throws(CaptureError) {
-        var program = bpf_program()
-        guard pcap_compile(pcap, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+    /// Compiles `expression` (optimised, netmask unknown) and installs it: into libpcap, or
+    /// for ``PcapFile``'s own reader, returned (and owned by its ``RecordSource``).
+    @discardableResult
+    func setFilter(_ expression: String) throws(CaptureError) -> bpf_program? {
+        var compiled = bpf_program()
+        guard pcap_compile(pcap, &compiled, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
             throw .badFilter(expression: expression, message: lastError)
         }
-        defer { pcap_freecode(&program) }
-        guard pcap_setfilter(pcap, &program) == 0 else {
+        if let source {
+            if var old = source.program { pcap_freecode(&old) }
+            source.program = compiled
+            return compiled
+        }
+        defer { pcap_freecode(&compiled) }
+        guard pcap_setfilter(pcap, &compiled) == 0 else {
             throw .badFilter(expression: expression, message: lastError)
         }
+        return nil
+    }
+}
+
+/// What ``PcapFile``'s own reader owns: the file's descriptor, the buffer records are read
+/// into, and the compiled filter it applies; released once.
+@usableFromInline
+final class RecordSource {
+    let descriptor: Int32
+    let buffer: UnsafeMutableRawPointer
+    /// The filter's program (libpcap applies its own only on its own read path).
+    var program: bpf_program?
+
+    /// Opens `path` for reading (`nil` when it cannot be opened: the caller reads through libpcap).
+    init?(path: String, capacity: Int) {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        close(descriptor)
+        buffer.deallocate()
+        if var program { pcap_freecode(&program) }
     }
 }
 

@@ -33,9 +33,8 @@ public struct PcapMerge: ~Copyable {
     final class Source {
         var file: PcapFile
         let index: Int
-        var header: UnsafeMutablePointer<pcap_pkthdr>?
-        var data: UnsafePointer<UInt8>?
-        var time: Int64 = 0
+        var record: PcapFile.Record?
+        var time: Int64 { record?.time ?? 0 }
 
         init(file: consuming PcapFile, index: Int) {
             self.file = file
@@ -44,15 +43,13 @@ public struct PcapMerge: ~Copyable {
 
         /// Reads the next packet into `header`/`data`; `nil` at the end, or the damage.
         func advance() -> CaptureError? {
-            let status = pcap_next_ex(file.handle.pcap, &header, &data)
-            if status == 1, let h = header?.pointee {
-                file._packetsRead += 1
-                time = Int64(h.ts.tv_sec) * 1_000_000_000 + Int64(h.ts.tv_usec)
+            do throws(CaptureError) {
+                record = try file.nextRecord()
                 return nil
+            } catch {
+                record = nil
+                return error
             }
-            header = nil
-            data = nil
-            return status == PCAP_ERROR_BREAK ? nil : file.readError()
         }
     }
 
@@ -74,7 +71,7 @@ public struct PcapMerge: ~Copyable {
                 linkTypes[index] = file.linkType
                 let source = Source(file: file, index: index)
                 if let damage = source.advance() { failures.append(SourceError(source: index, error: damage)) }
-                if source.header != nil { sources.append(source) }
+                if source.record != nil { sources.append(source) }
             } catch {
                 failures.append(SourceError(source: index, error: error))
             }
@@ -96,13 +93,12 @@ public struct PcapMerge: ~Copyable {
         var best = 0
         for i in 1..<sources.count where sources[i].time < sources[best].time { best = i }
         let source = sources[best]
-        guard let header = source.header, let data = source.data else { return nil }
-        let h = header.pointee
-        let meta = PacketMetadata(timestamp: Timestamp(nanoseconds: source.time),
-                                  capturedLength: Int(h.caplen), wireLength: Int(h.len))
-        let result = body(source.index, meta, UnsafeBufferPointer(start: data, count: Int(h.caplen)).span)
+        guard let record = source.record else { return nil }
+        let meta = PacketMetadata(timestamp: Timestamp(nanoseconds: record.time),
+                                  capturedLength: record.captured, wireLength: record.wire)
+        let result = body(source.index, meta, UnsafeBufferPointer(start: record.data, count: record.captured).span)
         if let damage = source.advance() { failures.append(SourceError(source: source.index, error: damage)) }
-        if source.header == nil { sources.remove(at: best) }
+        if source.record == nil { sources.remove(at: best) }
         return result
     }
 }
