@@ -76,7 +76,7 @@ public struct LiveCommand: ParsableCommand {
     public var activeTimeout: Double = 1800
 
     /// Threads.
-    @Option(help: "Threads: one reads and decodes, the others track, each its share of the connections by 5-tuple (default: the number of cores when writing events; 1 for the table on a terminal, which shows the table itself).")
+    @Option(help: "Threads: one reads and decodes, the others track, each its share of the connections by 5-tuple (default and at most: the number of cores when writing events; 1 for the table on a terminal, which shows the table itself, and with --ipfix).")
     public var threads: Int?
 
     /// Kernel buffer size.
@@ -123,7 +123,7 @@ public struct LiveCommand: ParsableCommand {
         configuration.events = terminal ? [.ended] : .all
         // The terminal view shows the connection table, which the reading thread must hold, and
         // so does the IPFIX active timeout (it reads the long connections every second).
-        configuration.threads = terminal || export.ipfix != nil ? 1 : threads ?? min(64, StandardStream.availableCores)
+        configuration.threads = terminal || export.ipfix != nil ? 1 : TrackingOptions.effectiveThreads(threads)
         let (exporter, exportFailure) = export.exporter(live: true, err: &err)
         if let exportFailure { return exportFailure }
         let active = Duration.milliseconds(Int64(activeTimeout * 1000))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import FlowTrack
 
 /// `flowtrack streams`: every TCP connection's payload, one file per direction, like tcpflow.
@@ -45,12 +46,17 @@ public struct StreamsCommand: ParsableCommand {
     /// Checksums and the uid seed.
     @OptionGroup public var options: StreamCommandOptions
 
+    /// Threads.
+    @Option(help: "Threads: with 2 or more, one reads, tracks and reassembles, another creates and writes the files (the kernel's file writing is most of the time); 1 does both on one thread (default and at most: the number of cores).")
+    public var threads: Int?
+
     /// Creates the command.
     public init() {}
 
     /// Validates options.
     public func validate() throws {
         if holes != "skip" && holes != "zero" { throw ValidationError("--holes must be skip or zero (got '\(holes)')") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
     }
 
     /// Runs against standard output and standard error.
@@ -75,23 +81,25 @@ public struct StreamsCommand: ParsableCommand {
     /// for appending if it grows again). No file is opened twice in the
     /// common case: re-opening files in a directory of tens of thousands is what made
     /// writing slow.
+    ///
+    /// The system calls (create, write, close) are ``FileIO``'s: on the calling thread, or
+    /// with `threads` > 1 on a thread of their own, where the kernel's cost of filling
+    /// files (most of the command's time) overlaps the reading and reassembly.
     final class Files {
-        let directory: String
         let perFile = 1 << 20, total = 64 << 20
-        /// Descriptors kept open at most (the limit less some for the capture and the rest).
-        let maxOpen = max(16, StandardStream.raiseOpenFileLimit(to: 16_384) - 64)
         /// Collected bytes and file names, by a number per file (cheaper to hash than the name).
         var buffers: [Int: [UInt8]] = [:]
         var names: [Int: String] = [:]
         var buffered = 0
-        /// Files written to before: their open descriptors, and those closed early (append next time).
-        var open: [Int: Int32] = [:]
-        var openOrder: [Int] = []
+        /// Files written to before (their descriptor may be open; appended to next time).
         var created: Set<Int> = []
         var nextNumber = 0
-        var failure: CaptureError?
+        let io: FileIO
 
-        init(directory: String) { self.directory = directory }
+        init(directory: String, threads: Int) { io = FileIO(directory: directory, background: threads > 1) }
+
+        /// The first failure, once everything handed over has been done.
+        var failure: CaptureError? { io.failure }
 
         /// A number for the file `name`, to write to.
         func file(_ name: String) -> Int {
@@ -102,7 +110,7 @@ public struct StreamsCommand: ParsableCommand {
 
         /// Appends `bytes` to file `number`.
         func write(_ bytes: Span<UInt8>, to number: Int) {
-            guard failure == nil, bytes.count > 0 else { return }
+            guard bytes.count > 0 else { return }
             buffers[number, default: []].append(copying: bytes)
             buffered += bytes.count
             if buffers[number]!.count >= perFile { flush(number, keepOpen: true) }
@@ -119,32 +127,115 @@ public struct StreamsCommand: ParsableCommand {
             }
         }
 
-        /// Writes out what file `number` has collected (creating the file the first time);
-        /// `keepOpen` keeps its descriptor for more.
+        /// Hands what file `number` has collected to ``FileIO`` (creating the file the first
+        /// time); `keepOpen` keeps its descriptor for more.
         func flush(_ number: Int, keepOpen: Bool) {
             let buffer = buffers.removeValue(forKey: number) ?? []
             buffered -= buffer.count
-            guard failure == nil, let name = names[number] else { return }
-            var fd = open[number] ?? -1
+            guard let name = names[number] else { return }
+            let before = created.contains(number)
+            if !before, buffer.isEmpty { return }  // nothing to write: no file (as tcpflow)
+            created.insert(number)
+            io.perform(FileIO.Operation(number: number, name: name, append: before, bytes: buffer, keepOpen: keepOpen))
+        }
+
+        /// File `number` is complete.
+        func close(_ number: Int) {
+            flush(number, keepOpen: false)
+            created.remove(number)
+            names.removeValue(forKey: number)
+        }
+
+        /// Writes out everything, closes every file, and waits for the I/O to finish.
+        func closeAll() {
+            for number in Array(names.keys) { close(number) }
+            io.finish()
+        }
+    }
+
+    /// The file system calls of ``Files``, in order: on the caller's thread, or on a serial
+    /// queue of their own (`background`), handed over in batches (64 operations or 4 MiB:
+    /// a hand-over per operation cost the reading thread a wake-up each), at most 16
+    /// batches waiting, so that memory stays bounded.
+    final class FileIO: @unchecked Sendable {
+        /// Write `bytes` to file `number` (create it, or append to it), then keep its
+        /// descriptor or close it.
+        struct Operation: Sendable {
+            var number: Int
+            var name: String
+            var append: Bool
+            var bytes: [UInt8]
+            var keepOpen: Bool
+        }
+
+        let directory: String
+        /// Descriptors kept open at most (the limit less some for the capture and the rest).
+        let maxOpen = max(16, StandardStream.raiseOpenFileLimit(to: 16_384) - 64)
+        /// Touched only by the thread doing the I/O.
+        var open: [Int: Int32] = [:]
+        var openOrder: [Int] = []
+        var firstFailure: CaptureError?
+        let queue: DispatchQueue?
+        let slots = DispatchSemaphore(value: 16)
+        /// The batch being gathered (caller's thread).
+        var batch: [Operation] = []
+        var batchBytes = 0
+
+        init(directory: String, background: Bool) {
+            self.directory = directory
+            queue = background ? DispatchQueue(label: "flowtrack.streams.files") : nil
+        }
+
+        /// Does `operation` now, or adds it to the batch for the I/O thread.
+        func perform(_ operation: Operation) {
+            guard queue != nil else { return run(operation) }
+            batchBytes += operation.bytes.count
+            batch.append(operation)
+            if batch.count >= 64 || batchBytes >= 4 << 20 { handOver() }
+        }
+
+        /// Hands the batch to the I/O thread (waiting while 16 are queued).
+        func handOver() {
+            guard let queue, !batch.isEmpty else { return }
+            let operations = batch
+            batch.removeAll(keepingCapacity: true)
+            batchBytes = 0
+            slots.wait()
+            queue.async {
+                for operation in operations { self.run(operation) }
+                self.slots.signal()
+            }
+        }
+
+        /// Waits for every operation handed over.
+        func finish() {
+            handOver()
+            queue?.sync {}
+        }
+
+        /// The first failure (read after ``finish()``).
+        var failure: CaptureError? { queue.map { $0.sync { firstFailure } } ?? firstFailure }
+
+        func run(_ op: Operation) {
+            guard firstFailure == nil else { return }
+            var fd = open[op.number] ?? -1
             if fd < 0 {
-                if buffer.isEmpty { return }  // nothing to write: no file (as tcpflow)
-                let path = directory + "/" + name
-                let opened = created.contains(number) ? StandardStream.append(path) : StandardStream.create(path)
-                switch opened {
+                if op.bytes.isEmpty { return }  // closed early, nothing more: nothing to do
+                let path = directory + "/" + op.name
+                switch op.append ? StandardStream.append(path) : StandardStream.create(path) {
                 case let .success(descriptor): fd = descriptor
                 case let .failure(error):
-                    failure = error
+                    firstFailure = error
                     return
                 }
-                created.insert(number)
-                if keepOpen { keep(number, fd) }
+                if op.keepOpen { keep(op.number, fd) }
             }
-            if !buffer.isEmpty, !StandardStream.write(buffer, to: fd) {
-                failure = .writeFailed(path: directory + "/" + name, message: "write failed")
+            if !op.bytes.isEmpty, !StandardStream.write(op.bytes, to: fd) {
+                firstFailure = .writeFailed(path: directory + "/" + op.name, message: "write failed")
             }
-            if !keepOpen {
+            if !op.keepOpen {
                 StandardStream.close(fd)
-                open.removeValue(forKey: number)
+                open.removeValue(forKey: op.number)
             }
         }
 
@@ -157,18 +248,6 @@ public struct StreamsCommand: ParsableCommand {
                 let oldest = openOrder.removeFirst()
                 if let old = open.removeValue(forKey: oldest) { StandardStream.close(old) }
             }
-        }
-
-        /// File `number` is complete.
-        func close(_ number: Int) {
-            flush(number, keepOpen: false)
-            created.remove(number)
-            names.removeValue(forKey: number)
-        }
-
-        /// Writes out everything and closes every file.
-        func closeAll() {
-            for number in Array(names.keys) { close(number) }
         }
     }
 
@@ -231,7 +310,7 @@ public struct StreamsCommand: ParsableCommand {
             return .failure
         }
         let configuration = options.configuration
-        let sink = Files(directory: output)
+        let sink = Files(directory: output, threads: TrackingOptions.effectiveThreads(threads))
         var streams = StreamDemultiplexer()
         let zero = holes == "zero", port = self.port
         let factory = { (start: StreamStart) -> (any StreamHandler)? in

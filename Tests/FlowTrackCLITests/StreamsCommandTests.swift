@@ -34,6 +34,45 @@ import Testing
     }
 }
 
+/// `streams --threads 2` (the files written by a thread of their own) writes the same
+/// files with the same bytes as `--threads 1`.
+@Suite struct StreamsThreadsTests {
+    static func written(_ capture: String, threads: Int) throws -> [String: Data] {
+        let directory = Paths.temporary("streams-threads-\(threads)-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var out = StringSink(), err = StringSink()
+        let status = try StreamsCommand.parse([Paths.fixture(capture), "-o", directory, "--threads", String(threads)])
+            .execute(out: &out, err: &err)
+        #expect(status == .success, "\(err.text)")
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
+        }
+        return files
+    }
+
+    @Test(arguments: ["many-flows.pcap", "tcp-loopback.pcap", "st-reorder.pcap", "st-gap.pcap", "st-dns.pcap", "tn-vxlan.pcap"])
+    func aWritingThreadWritesTheSameFiles(capture: String) throws {
+        let one = try Self.written(capture, threads: 1), two = try Self.written(capture, threads: 2)
+        #expect(!one.isEmpty && one.count == two.count, "\(capture): \(one.count) and \(two.count) files")
+        #expect(one == two, "\(capture): first different file \(one.keys.sorted().first { one[$0] != two[$0] } ?? "none")")
+    }
+
+    /// A failure on the writing thread is still reported: one of the files to write is
+    /// already there as a directory (which even root cannot open for writing).
+    @Test func aFailureOnTheWritingThreadIsReported() throws {
+        let names = try Self.written("many-flows.pcap", threads: 1).keys.sorted()
+        let directory = Paths.temporary("streams-blocked-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let blocked = directory + "/" + names[names.count / 2]
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+        var out = StringSink(), err = StringSink()
+        let status = try StreamsCommand.parse([Paths.fixture("many-flows.pcap"), "-o", directory, "--threads", "2"])
+            .execute(out: &out, err: &err)
+        #expect(status != .success && err.text.contains(blocked), "\(err.text)")
+    }
+}
+
 /// 100,000 connections, each leaving a hole at the start of its data and sending 1,400 bytes
 /// behind it (140 MB held if nothing bounded it): the held bytes never pass the limit, the
 /// overflows are counted, and every stream still ends.
