@@ -19,31 +19,24 @@ public final class DatagramSocket {
     /// Resolves `host` and connects a UDP socket to it.
     /// - Throws: `CaptureError.writeFailed` with the resolver's or the system's reason.
     public init(host: String, port: UInt16) throws(CaptureError) {
-        destination = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw .writeFailed(path: destination, message: String(cString: gai_strerror(status)))
-        }
-        defer { freeaddrinfo(list) }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
+        let (destination, addresses) = try resolve(host: host, port: port, type: Int32(SOCK_DGRAM.rawValue))
+        self.destination = destination
         var lastError: Int32 = 0
-        while let info = entry {
-            let s = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            if s >= 0 {
-                if connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
-                    fd = s
-                    return
-                }
+        for (family, bytes) in addresses {
+            let s = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+            guard s >= 0 else {
                 lastError = errno
-                Glibc.close(s)
-            } else {
-                lastError = errno
+                continue
             }
-            entry = info.pointee.ai_next
+            let connected = bytes.withUnsafeBytes { raw in
+                Glibc.connect(s, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+            }
+            if connected == 0 {
+                fd = s
+                return
+            }
+            lastError = errno
+            Glibc.close(s)
         }
         throw .writeFailed(path: destination, message: String(cString: strerror(lastError)))
     }

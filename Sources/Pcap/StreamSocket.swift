@@ -4,6 +4,29 @@ import Glibc
 import Darwin
 #endif
 
+/// `host:port` (`[host]:port` for IPv6) and the socket addresses `host` resolves to for a
+/// socket of `type`, in the resolver's order: each family and `sockaddr` bytes.
+/// - Throws: `CaptureError.writeFailed` with the resolver's reason.
+func resolve(host: String, port: UInt16, type: Int32) throws(CaptureError) -> (String, [(family: Int32, bytes: [UInt8])]) {
+    let destination = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = type
+    var list: UnsafeMutablePointer<addrinfo>?
+    let status = getaddrinfo(host, String(port), &hints, &list)
+    guard status == 0, let first = list else {
+        throw .writeFailed(path: destination, message: String(cString: gai_strerror(status)))
+    }
+    defer { freeaddrinfo(list) }
+    var found: [(Int32, [UInt8])] = []
+    var entry: UnsafeMutablePointer<addrinfo>? = first
+    while let info = entry {
+        found.append((info.pointee.ai_family, Array(UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))))
+        entry = info.pointee.ai_next
+    }
+    return (destination, found)
+}
+
 /// A non-blocking TCP client socket to one destination (an IPFIX collector over TCP),
 /// which can be connected again after the peer goes away: IPv4 or IPv6, the resolved
 /// addresses tried in order.
@@ -48,24 +71,7 @@ public final class StreamSocket {
     /// Resolves `host`; connects nothing yet.
     /// - Throws: `CaptureError.writeFailed` when the name does not resolve.
     public init(host: String, port: UInt16) throws(CaptureError) {
-        destination = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw .writeFailed(path: destination, message: String(cString: gai_strerror(status)))
-        }
-        defer { freeaddrinfo(list) }
-        var found: [(Int32, [UInt8])] = []
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let info = entry {
-            let raw = UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen))
-            found.append((info.pointee.ai_family, Array(raw)))
-            entry = info.pointee.ai_next
-        }
-        addresses = found
+        (destination, addresses) = try resolve(host: host, port: port, type: Int32(SOCK_STREAM.rawValue))
     }
 
     /// Whether a socket is open (connecting or connected).

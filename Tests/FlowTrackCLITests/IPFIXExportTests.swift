@@ -243,7 +243,7 @@ struct IPFIXExportTests {
     func relayed(listen: UInt16, collector: UInt16, _ body: () throws -> Void) throws -> String {
         let log = Paths.temporary("relay-\(UUID().uuidString).log")
         let relay = try startCollector("/usr/bin/python3", [Paths.repository + "/scripts/ipfix_tcp_relay.py", String(listen),
-                                                            String(collector), log])
+                                                            String(collector), log, "--pace"])
         Thread.sleep(forTimeInterval: 0.4)  // listening
         try body()
         Thread.sleep(forTimeInterval: 0.5)  // the last messages relayed
