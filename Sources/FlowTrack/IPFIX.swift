@@ -323,11 +323,16 @@ public final class IPFIXExporter {
     /// An exporter to the collector at `host` (a name, IPv4 or IPv6) and `port`.
     ///
     /// - Parameters:
+    ///   - host: the collector's name or address (IPv4 or IPv6).
+    ///   - port: the collector's port.
     ///   - transport: UDP (default) or TCP.
+    ///   - observationDomain: the observation domain id of every message.
+    ///   - bidirectional: one RFC 5103 record per connection, or two unidirectional ones.
     ///   - enterpriseNumber: with a Private Enterprise Number, records also carry
     ///     ``IPFIXEncoder/EnterpriseElement``s (conn_state, history, Community ID).
-    ///   - templateRefresh, templateRefreshMessages: UDP: seconds, and messages, between
-    ///     template sets.
+    ///   - maximumMessageSize: the largest message, in bytes.
+    ///   - templateRefresh: UDP: seconds between template sets.
+    ///   - templateRefreshMessages: UDP: messages between template sets.
     ///   - queueLimit: TCP: bytes of messages held while the collector is slow or away.
     ///   - waitWhenFull: TCP: how long an export waits for a connected collector to take
     ///     data when the queue is full, before dropping (0 for a live meter, which must not
