@@ -107,12 +107,12 @@ public struct PcapFile: ~Copyable {
             let message = errorText(errbuf)
             throw .notACaptureFile(path: path, message: message.isEmpty ? "empty file" : message)
         }
-        let kind = path == "-" ? nil : Self.ownReaderKind(path: path, linkType: pcap_datalink(pcap))
-        let source = kind == nil ? nil : RecordSource(path: path, capacity: Self.readCapacity)
+        // Only a regular file: a pipe or a FIFO is read once, by libpcap.
+        let regular = path != "-" && (statInfo.st_mode & S_IFMT) == S_IFREG
+        let kind = regular ? Self.ownReaderKind(descriptor: fileno(file), linkType: pcap_datalink(pcap)) : nil
+        let source = kind == nil ? nil : RecordSource(duplicating: fileno(file), capacity: Self.readCapacity)
         let handle = PcapHandle(pcap: pcap, buffer: buffer, source: source)
         let program = try filter.flatMap { expression throws(CaptureError) in try handle.setFilter(expression) }
-        // The own reader starts after the 24-byte file header.
-        if let source, lseek(source.descriptor, 24, SEEK_SET) != 24 { throw .readFailed(message: String(cString: strerror(errno))) }
         self.linkType = LinkType(rawValue: pcap_datalink(pcap))
         self.snapshotLength = Int(pcap_snapshot(pcap))
         readBuffer = source?.buffer
@@ -125,13 +125,12 @@ public struct PcapFile: ~Copyable {
 
     /// Whether FlowTrack's own reader reads a file: `true` for nanosecond timestamps,
     /// `false` for microseconds, `nil` when it goes through libpcap (see the type's overview).
-    static func ownReaderKind(path: String, linkType: Int32) -> Bool? {
+    static func ownReaderKind(descriptor: Int32, linkType: Int32) -> Bool? {
         // Link types whose largest record libpcap sets apart from 262,144 bytes: D-Bus,
         // EBHSCR, USBPcap.
-        guard ![231, 279, 249].contains(linkType), let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
+        guard ![231, 279, 249].contains(linkType) else { return nil }
         var header = [UInt32](repeating: 0, count: 2)
-        guard fread(&header, 4, 2, file) == 2 else { return nil }
+        guard pread(descriptor, &header, 8, 0) == 8 else { return nil }
         let version = header[1]  // major (16 bits) then minor, in the file's byte order
         guard version == 2 | 4 << 16 else { return nil }
         switch header[0] {
@@ -273,7 +272,9 @@ public struct PcapFile: ~Copyable {
             end = left
         }
         while end < needed {
-            let count = read(descriptor, buffer + end, min(65_536, Self.readCapacity - end))
+            // The file header's 24 bytes come first; `consumed + end` is where the buffer's end
+            // lies in the file.
+            let count = pread(descriptor, buffer + end, min(65_536, Self.readCapacity - end), off_t(consumed + end))
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .readFailed(message: "error reading dump file: " + String(cString: strerror(errno)))

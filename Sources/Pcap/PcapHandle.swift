@@ -57,10 +57,12 @@ final class RecordSource {
     /// The filter's program (libpcap applies its own only on its own read path).
     var program: bpf_program?
 
-    /// Opens `path` for reading (`nil` when it cannot be opened: the caller reads through libpcap).
-    init?(path: String, capacity: Int) {
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+    /// A descriptor of its own for the file libpcap opened as `descriptor` (`nil` when none
+    /// is left: the caller reads through libpcap). It is read with `pread`, so the two
+    /// share no file position.
+    init?(duplicating descriptor: Int32, capacity: Int) {
+        self.descriptor = dup(descriptor)
+        guard self.descriptor >= 0 else { return nil }
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 

@@ -125,4 +125,18 @@ import Glibc
         #expect(try file.next { meta, _ in meta.capturedLength } == 70)
         #expect(file.bytesRead == more.count)
     }
+
+    /// A FIFO (or a pipe given as /dev/fd/N) is read once, by libpcap: the same packets as
+    /// the file it carries.
+    @Test func aFIFOIsReadByLibpcap() throws {
+        let fixture = Paths.fixture("many-flows.pcap")
+        let fifo = Paths.temporary("own-reader-\(getpid()).fifo")
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        #expect(system("cat '\(fixture)' > '\(fifo)' &") == 0)
+        let (got, error) = try Self.own(fifo)
+        let (want, _) = Self.libpcap(fixture)
+        #expect(error.isEmpty && got.count == want.count && got == want, "\(got.count) of \(want.count): \(error)")
+    }
 }
