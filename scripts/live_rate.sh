@@ -4,8 +4,9 @@
 # `flowtrack live --threads N` captures on the other; the kernel's drop count (libpcap's
 # statistics, printed by flowtrack at the end) says whether it kept up.
 #
-# Usage (root): [BUFFER=bytes] scripts/live_rate.sh CAPTURE [THREADS...]   (default threads: 1 2;
-# BUFFER, the kernel capture buffer, 4 MiB by default: small enough that a slow reader drops)
+# Usage (root): [BUFFER=bytes] [PPS=N] scripts/live_rate.sh CAPTURE [THREADS...]   (default threads: 1 2;
+# BUFFER, the kernel capture buffer, 4 MiB by default: small enough that a slow reader drops;
+# PPS, a fixed send rate instead of tcpreplay's top speed)
 # Prints one line per run: threads, packets sent, send rate, packets flowtrack read,
 # kernel received / dropped.
 set -euo pipefail
@@ -25,7 +26,8 @@ for n in "${threads[@]}"; do
     ip netns exec "$b" "$binary" live -i rate-b -C --threads "$n" --format json --buffer-size "${BUFFER:-4194304}" >/dev/null 2>"$err" &
     pid=$!
     sleep 1.5
-    sent=$(ip netns exec "$a" tcpreplay -i rate-a --topspeed "$capture" 2>&1 | awk '/Actual:/ {print $2, $4, $5, $6, $7, $8}')
+    speed=--topspeed; [ -n "${PPS:-}" ] && speed=--pps=$PPS
+    sent=$(ip netns exec "$a" tcpreplay -i rate-a "$speed" "$capture" 2>&1 | awk '/Actual:/ {print $2, $4, $5, $6, $7, $8}')
     sleep 1
     kill -INT "$pid"; wait "$pid" || true
     echo "threads $n: sent $sent; $(grep -o '[0-9]* packets captured.*' "$err")"
