@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Relays IPFIX over TCP to a collector that only listens on UDP (nfcapd, nfacctd).
 
-    ipfix_tcp_relay.py LISTEN_PORT COLLECTOR_PORT [LOG] [--once] [--pace]
+    ipfix_tcp_relay.py LISTEN_PORT COLLECTOR_PORT [LOG] [--once] [--pace] [--ipv6]
 
 Accepts TCP connections on 127.0.0.1:LISTEN_PORT one after another, cuts each stream into
 IPFIX messages by the length field of the message header (RFC 7011 §3.1) and sends every
@@ -11,7 +11,7 @@ IPFIX version 10, which would mean the exporter framed the stream wrongly). With
 exits when the first connection ends. With --pace, pauses 1 ms after every 16 messages, so
 that a burst (an exporter's queue sent at once on connecting) does not overflow the
 collector's UDP receive buffer (212,992 bytes by default on Linux): the datagrams the relay
-sends are not what is being tested.
+sends are not what is being tested. With --ipv6, listens on [::1]:LISTEN_PORT instead.
 
 FlowTrack's tests use it to check `--ipfix-transport tcp` with nfcapd; nothing in it reads
 more than the 16-byte header.
@@ -28,9 +28,10 @@ def main():
     pace = "--pace" in sys.argv
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     log = args[2] if len(args) > 2 else None
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ipv6 = "--ipv6" in sys.argv
+    server = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", listen_port))
+    server.bind(("::1" if ipv6 else "127.0.0.1", listen_port))
     server.listen(4)
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     out.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)

@@ -180,6 +180,22 @@ struct IPFIXExportTests {
         #expect(exporters.contains("version: 10, ID: 77,"), "\(exporters)")
     }
 
+    /// A TCP collector on ::1 receives the same as an IPv4 one.
+    @Test(.enabled(if: CaptureInterface.all().contains { $0.isLoopback && $0.addresses.contains("::1") }, "needs ::1 on the loopback"))
+    func anIPv6TCPCollectorReceivesEveryConnection() throws {
+        let path = Paths.fixture("many-flows.pcap")
+        var log = ""
+        let got = try collected { port in
+            log = try relayed(listen: port, collector: port, ipv6: true) {
+                let run = try conn([path, "--format", "json", "-C", "--ipfix", "[::1]:\(port)", "--ipfix-transport", "tcp"])
+                #expect(run.status == .success && run.err.isEmpty, "\(run.err)")
+            }
+        }
+        let want = try expected(path, uniflow: false)
+        #expect(!want.isEmpty && Self.normalized(got) == Self.normalized(want), "\(got.count) of \(want.count)")
+        #expect(log.hasPrefix("connection 1: "), "\(log)")
+    }
+
     /// The live meter: a UDP flow on loopback lasting 4 s, captured with --active-timeout 1,
     /// reaches nfcapd as interim records (flowEndReason active timeout) and a last one at the
     /// end of the capture, whose counts add up to what was sent; over UDP and over TCP.
@@ -240,10 +256,10 @@ struct IPFIXExportTests {
 
     /// Runs `scripts/ipfix_tcp_relay.py` (TCP on `listen`, each message as a datagram to
     /// nfcapd on `collector`) around `body`; the relay's log, a line per connection it saw end.
-    func relayed(listen: UInt16, collector: UInt16, _ body: () throws -> Void) throws -> String {
+    func relayed(listen: UInt16, collector: UInt16, ipv6: Bool = false, _ body: () throws -> Void) throws -> String {
         let log = Paths.temporary("relay-\(UUID().uuidString).log")
         let relay = try startCollector("/usr/bin/python3", [Paths.repository + "/scripts/ipfix_tcp_relay.py", String(listen),
-                                                            String(collector), log, "--pace"])
+                                                            String(collector), log, "--pace"] + (ipv6 ? ["--ipv6"] : []))
         Thread.sleep(forTimeInterval: 0.4)  // listening
         try body()
         Thread.sleep(forTimeInterval: 0.5)  // the last messages relayed
