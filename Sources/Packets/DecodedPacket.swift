@@ -296,101 +296,13 @@ public struct ICMPHeader: Sendable, Hashable {
 /// Offsets are from the start of the captured frame, so the payload bytes are
 /// `frame.extracting(payloadOffset ..< payloadOffset + capturedPayloadLength)`.
 public struct DecodedPacket: Sendable {
-    /// The layers found.
-    public var layers: Layers = []
+    // Stored largest alignment first, so that the value has no padding between fields (408
+    // bytes instead of 456): every decoded packet is copied into the batches the tracking
+    // threads read, so its size is memory traffic between cores.
     /// Captured bytes in the frame.
     public var capturedLength: Int = 0
     /// The frame's length on the wire.
     public var wireLength: Int = 0
-    /// The first layer the snapshot length cut short, if any.
-    public var cut: Layer?
-    /// Why the packet is malformed, if it is; layers before the problem are still decoded.
-    public var malformed: DecodeError?
-    /// Odd but decodable features.
-    public var anomalies: Anomalies = []
-
-    /// The EtherType (or SLL protocol) of the network layer.
-    public var etherType = EtherType(rawValue: 0)
-    /// Number of VLAN tags.
-    public var vlanCount: Int = 0
-    /// The outermost VLAN ID (12 bits), when ``vlanCount`` > 0.
-    public var outerVLAN: UInt16 = 0
-    /// The second VLAN ID, when ``vlanCount`` > 1 (QinQ's customer tag).
-    public var innerVLAN: UInt16 = 0
-    /// The frame's link-layer source address (Ethernet; Linux cooked captures with a
-    /// 6-byte address), or ``MACAddress/zero`` when the link layer has none.
-    public var linkSource: MACAddress = .zero
-    /// The frame's link-layer destination address (Ethernet), or ``MACAddress/zero``.
-    public var linkDestination: MACAddress = .zero
-    /// In an 802.11 A-MSDU, the offset of the next subframe, or 0: decode it with
-    /// ``PacketDecoder/decode(_:wireLength:subframe:into:)`` as a packet of its own.
-    public var nextSubframe: Int = 0
-    /// How many tunnels the packet came through; 0 for nearly every packet.
-    /// ``PacketDecoder/tunnels(in:wireLength:of:)`` gives their outer headers.
-    public var tunnelDepth: UInt8 = 0
-    /// Per tunnel (byte `i` for layer `i`, outermost first): the ``TunnelKind`` in bits 0-3,
-    /// 0x10 when it rides on UDP, 0x20 when the packet confirmed it.
-    public var tunnelInfo: UInt32 = 0
-    /// Per tunnel (16 bits each, outermost first): the frame offset of its outer IP header.
-    public var tunnelOffsets: UInt64 = 0
-    /// For an IP fragment, where its fragmentable part starts, from the IP header: the
-    /// IPv4 header length, or the offset of the IPv6 fragment header (whose 8 bytes precede
-    /// the fragmentable part).
-    public var fragmentHeaderOffset: UInt16 = 0
-    /// For an IPv6 fragment, the offset (from the IP header) of the next-header byte that
-    /// names the fragment header, and the fragment header's own next header.
-    public var fragmentNextHeaderAt: UInt16 = 0
-    /// The protocol that follows an IPv6 fragment header.
-    public var fragmentNextHeader: UInt8 = 0
-
-    /// 4, 6, or 0 when there is no IP layer.
-    public var ipVersion: UInt8 = 0
-    /// Offset of the IP header.
-    public var ipOffset: Int = 0
-    /// Source address.
-    public var source: IPAddress = .zero
-    /// Destination address.
-    public var destination: IPAddress = .zero
-    /// The upper-layer protocol (after IPv6 extension headers).
-    public var ipProtocol = IPProtocol(rawValue: 0)
-    /// TTL or hop limit.
-    public var ttl: UInt8 = 0
-    /// IPv4 type of service / IPv6 traffic class.
-    public var trafficClass: UInt8 = 0
-    /// IPv6 flow label.
-    public var flowLabel: UInt32 = 0
-    /// IP header length in bytes, including IPv4 options and IPv6 extension headers.
-    public var ipHeaderLength: Int = 0
-    /// The IP packet's length as its header states it (IPv4 total length; 40 + IPv6 payload length).
-    public var ipTotalLength: Int = 0
-    /// IPv4 identification or IPv6 fragment identification.
-    public var fragmentIdentification: UInt32 = 0
-    /// Fragment offset in bytes.
-    public var fragmentOffset: Int = 0
-    /// The "more fragments" flag.
-    public var moreFragments: Bool = false
-    /// IPv4 "don't fragment".
-    public var dontFragment: Bool = false
-    /// IPv6 extension headers seen, as a set.
-    public var ipv6ExtensionHeaders: IPv6ExtensionHeaders = []
-    /// IPv4 header checksum result.
-    public var ipChecksum: ChecksumStatus = .unverified
-
-    /// Offset of the transport header.
-    public var transportOffset: Int = 0
-    /// TCP/UDP source port.
-    public var sourcePort: UInt16 = 0
-    /// TCP/UDP destination port.
-    public var destinationPort: UInt16 = 0
-    /// TCP fields, valid when ``layers`` contains `.tcp`.
-    public var tcp = TCPHeader()
-    /// The UDP length field, valid when ``layers`` contains `.udp`.
-    public var udpLength: Int = 0
-    /// ICMP fields, valid when ``layers`` contains `.icmpv4` or `.icmpv6`.
-    public var icmp = ICMPHeader()
-    /// TCP/UDP/ICMP checksum result.
-    public var transportChecksum: ChecksumStatus = .unverified
-
     /// Offset of the payload after the transport header.
     public var payloadOffset: Int = 0
     /// Payload length as the headers state it (what was sent).
@@ -401,6 +313,94 @@ public struct DecodedPacket: Sendable {
     /// when fewer were captured: enough for the header fields an application-protocol
     /// rule reads (DNS flags and counts, the NTP mode) without touching the frame again.
     public var payloadHead: UInt64 = 0
+    /// Offset of the IP header.
+    public var ipOffset: Int = 0
+    /// Offset of the transport header.
+    public var transportOffset: Int = 0
+    /// IP header length in bytes, including IPv4 options and IPv6 extension headers.
+    public var ipHeaderLength: Int = 0
+    /// The IP packet's length as its header states it (IPv4 total length; 40 + IPv6 payload length).
+    public var ipTotalLength: Int = 0
+    /// The UDP length field, valid when ``layers`` contains `.udp`.
+    public var udpLength: Int = 0
+    /// Fragment offset in bytes.
+    public var fragmentOffset: Int = 0
+    /// Number of VLAN tags.
+    public var vlanCount: Int = 0
+    /// In an 802.11 A-MSDU, the offset of the next subframe, or 0: decode it with
+    /// ``PacketDecoder/decode(_:wireLength:subframe:into:)`` as a packet of its own.
+    public var nextSubframe: Int = 0
+    /// Per tunnel (16 bits each, outermost first): the frame offset of its outer IP header.
+    public var tunnelOffsets: UInt64 = 0
+    /// The frame's link-layer source address (Ethernet; Linux cooked captures with a
+    /// 6-byte address), or ``MACAddress/zero`` when the link layer has none.
+    public var linkSource: MACAddress = .zero
+    /// The frame's link-layer destination address (Ethernet), or ``MACAddress/zero``.
+    public var linkDestination: MACAddress = .zero
+    /// Why the packet is malformed, if it is; layers before the problem are still decoded.
+    public var malformed: DecodeError?
+    /// Source address.
+    public var source: IPAddress = .zero
+    /// The upper-layer protocol (after IPv6 extension headers).
+    public var ipProtocol = IPProtocol(rawValue: 0)
+    /// TTL or hop limit.
+    public var ttl: UInt8 = 0
+    /// IPv4 type of service / IPv6 traffic class.
+    public var trafficClass: UInt8 = 0
+    /// 4, 6, or 0 when there is no IP layer.
+    public var ipVersion: UInt8 = 0
+    /// How many tunnels the packet came through; 0 for nearly every packet.
+    /// ``PacketDecoder/tunnels(in:wireLength:of:)`` gives their outer headers.
+    public var tunnelDepth: UInt8 = 0
+    /// The protocol that follows an IPv6 fragment header.
+    public var fragmentNextHeader: UInt8 = 0
+    /// The first layer the snapshot length cut short, if any.
+    public var cut: Layer?
+    /// Destination address.
+    public var destination: IPAddress = .zero
+    /// The "more fragments" flag.
+    public var moreFragments: Bool = false
+    /// IPv4 "don't fragment".
+    public var dontFragment: Bool = false
+    /// IPv6 extension headers seen, as a set.
+    public var ipv6ExtensionHeaders: IPv6ExtensionHeaders = []
+    /// IPv4 header checksum result.
+    public var ipChecksum: ChecksumStatus = .unverified
+    /// TCP/UDP/ICMP checksum result.
+    public var transportChecksum: ChecksumStatus = .unverified
+    /// TCP fields, valid when ``layers`` contains `.tcp`.
+    public var tcp = TCPHeader()
+    /// The EtherType (or SLL protocol) of the network layer.
+    public var etherType = EtherType(rawValue: 0)
+    /// The outermost VLAN ID (12 bits), when ``vlanCount`` > 0.
+    public var outerVLAN: UInt16 = 0
+    /// The second VLAN ID, when ``vlanCount`` > 1 (QinQ's customer tag).
+    public var innerVLAN: UInt16 = 0
+    /// For an IP fragment, where its fragmentable part starts, from the IP header: the
+    /// IPv4 header length, or the offset of the IPv6 fragment header (whose 8 bytes precede
+    /// the fragmentable part).
+    public var fragmentHeaderOffset: UInt16 = 0
+    /// For an IPv6 fragment, the offset (from the IP header) of the next-header byte that
+    /// names the fragment header, and the fragment header's own next header.
+    public var fragmentNextHeaderAt: UInt16 = 0
+    /// TCP/UDP source port.
+    public var sourcePort: UInt16 = 0
+    /// TCP/UDP destination port.
+    public var destinationPort: UInt16 = 0
+    /// The layers found.
+    public var layers: Layers = []
+    /// Odd but decodable features.
+    public var anomalies: Anomalies = []
+    /// Per tunnel (byte `i` for layer `i`, outermost first): the ``TunnelKind`` in bits 0-3,
+    /// 0x10 when it rides on UDP, 0x20 when the packet confirmed it.
+    public var tunnelInfo: UInt32 = 0
+    /// IPv6 flow label.
+    public var flowLabel: UInt32 = 0
+    /// IPv4 identification or IPv6 fragment identification.
+    public var fragmentIdentification: UInt32 = 0
+    /// ICMP fields, valid when ``layers`` contains `.icmpv4` or `.icmpv6`.
+    public var icmp = ICMPHeader()
+
 
     /// An empty packet, ready to be filled by ``PacketDecoder/decode(_:wireLength:into:)``.
     public init() {}
