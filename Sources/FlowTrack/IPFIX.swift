@@ -354,13 +354,15 @@ public final class IPFIXExporter {
             stream = nil
         case .tcp:
             datagrams = nil
-            stream = IPFIXStream(socket: try StreamSocket(host: host, port: port), queueLimit: queueLimit, waitWhenFull: waitWhenFull)
-            // Every connection starts with them, whenever it is made.
-            stream?.templates = encoder.templates(exportTime: exportTime)
+            // Every connection starts with the templates, whenever it is made.
+            stream = IPFIXStream(socket: try StreamSocket(host: host, port: port), templates: encoder.templates(exportTime: Self.now),
+                                 queueLimit: queueLimit, waitWhenFull: waitWhenFull)
         }
     }
 
-    var exportTime: UInt32 { UInt32(truncatingIfNeeded: WallClock.now.nanoseconds / 1_000_000_000) }
+    /// The export time of a message sent now: seconds since 1970.
+    static var now: UInt32 { UInt32(truncatingIfNeeded: WallClock.now.nanoseconds / 1_000_000_000) }
+    var exportTime: UInt32 { Self.now }
 
     /// Sends (UDP) or queues (TCP) a message holding `records` data records.
     func send(_ message: [UInt8], records: Int) {
@@ -469,7 +471,7 @@ final class IPFIXStream {
     var offset = 0
     var queuedBytes = 0
     /// The template message to put first on every connection.
-    var templates: [UInt8] = []
+    let templates: [UInt8]
     /// Whether the message at the head is this connection's template message.
     var templatesAtHead = false
 
@@ -488,8 +490,9 @@ final class IPFIXStream {
     var connectionsMade = 0
     var lastError: String?
 
-    init(socket: StreamSocket, queueLimit: Int, waitWhenFull: Duration) {
+    init(socket: StreamSocket, templates: [UInt8], queueLimit: Int, waitWhenFull: Duration) {
         self.socket = socket
+        self.templates = templates
         self.queueLimit = max(65_536, queueLimit)
         self.waitWhenFull = waitWhenFull
     }
@@ -604,16 +607,14 @@ final class IPFIXStream {
         backoff = .milliseconds(250)
         sequence = 0
         offset = 0
-        if !templates.isEmpty {
-            if head > 0 {
-                head -= 1
-                queue[head] = (templates, 0)
-            } else {
-                queue.insert((templates, 0), at: 0)
-            }
-            queuedBytes += templates.count
-            templatesAtHead = true
+        if head > 0 {
+            head -= 1
+            queue[head] = (templates, 0)
+        } else {
+            queue.insert((templates, 0), at: 0)
         }
+        queuedBytes += templates.count
+        templatesAtHead = true
     }
 
     /// The connection failed or went away: close it and try again after the backoff.

@@ -70,7 +70,7 @@ public struct ConnCommand: ParsableCommand {
     @Option(name: .customLong("tunnel-log"), help: "Also write Zeek's tunnel.log (DISCOVER, CLOSE, EXPIRE) to this file.")
     public var tunnelLog: String?
 
-    /// `--ipfix` and `--ipfix-uniflow`.
+    /// The `--ipfix…` options.
     @OptionGroup public var export: IPFIXOptions
 
     /// Print tracking totals.

@@ -68,7 +68,7 @@ public struct LiveCommand: ParsableCommand {
     @Flag(help: "Capture in promiscuous mode.")
     public var promiscuous = false
 
-    /// `--ipfix` and `--ipfix-uniflow`.
+    /// The `--ipfix…` options.
     @OptionGroup public var export: IPFIXOptions
 
     /// Active timeout.
@@ -95,7 +95,7 @@ public struct LiveCommand: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if interval <= 0 { throw ValidationError("--interval must be positive") }
         if snaplen < 64 { throw ValidationError("--snaplen must be at least 64") }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+        try TrackingOptions.validate(threads: threads)
         if activeTimeout <= 0 { throw ValidationError("--active-timeout must be positive") }
     }
 

@@ -56,7 +56,7 @@ public struct StreamsCommand: ParsableCommand {
     /// Validates options.
     public func validate() throws {
         if holes != "skip" && holes != "zero" { throw ValidationError("--holes must be skip or zero (got '\(holes)')") }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+        try TrackingOptions.validate(threads: threads)
     }
 
     /// Runs against standard output and standard error.

@@ -77,6 +77,11 @@ public struct TrackingOptions: ParsableArguments {
         min(asked ?? 64, StandardStream.availableCores, 64)
     }
 
+    /// Checks a `--threads` value: 1 to 64.
+    public static func validate(threads: Int?) throws {
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+    }
+
     /// Tracking threads.
     @Option(help: "Threads: one reads and decodes, N-1 track, each its share of the connections (a symmetric hash of the 5-tuple); output identical to 1 (default and at most: the number of cores, since more threads than cores only compete for them; 1 tracks on the reading thread).")
     public var threads: Int?
@@ -91,7 +96,7 @@ public struct TrackingOptions: ParsableArguments {
     /// Validates the values.
     public func validate() throws {
         if maxFlows < 1 { throw ValidationError("--max-flows must be at least 1") }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+        try Self.validate(threads: threads)
         if timeouts != "zeek" && timeouts != "conntrack" { throw ValidationError("--timeouts must be zeek or conntrack") }
         if let localNets, localNets != "none" {
             for item in localNets.split(separator: ",") where Subnet(Self.trim(item)) == nil {

@@ -28,10 +28,7 @@ public final class DatagramSocket {
                 lastError = errno
                 continue
             }
-            let connected = bytes.withUnsafeBytes { raw in
-                Glibc.connect(s, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-            }
-            if connected == 0 {
+            if connect(s, to: bytes) == 0 {
                 fd = s
                 return
             }

@@ -14,7 +14,7 @@ import Darwin
 ///
 /// libpcap opens every file and reads its header. A classic pcap file (magic `a1b2c3d4` or
 /// `a1b23c4d` in this machine's byte order, version 2.4) is then read by FlowTrack's own
-/// record reader: `read` into a buffer, 64 KiB at a time, and each packet's span points
+/// record reader: `pread` into a buffer, 64 KiB at a time, and each packet's span points
 /// into that buffer. libpcap copies every packet a second time (stdio buffer → its own
 /// buffer, through `fread`); on bench-1m that copy and `fread` were a sixth of the reading
 /// thread's time. The reader follows libpcap's rules record for record: a record longer
@@ -39,7 +39,9 @@ import Darwin
 public struct PcapFile: ~Copyable {
     @usableFromInline let handle: PcapHandle
     /// The own reader's buffer (`nil` when libpcap reads), its parse position and the end
-    /// of what has been read into it, and the bytes of the file before the buffer.
+    /// of what has been read into it, and the bytes of the file before the buffer. The
+    /// buffer, descriptor and filter are owned by the handle's ``RecordSource``; the copies
+    /// here spare the per-packet path a class access (a retain and release each).
     @usableFromInline let readBuffer: UnsafeMutableRawPointer?
     @usableFromInline let descriptor: Int32
     @usableFromInline var start = 0
@@ -199,7 +201,7 @@ public struct PcapFile: ~Copyable {
         }
     }
 
-    /// The next record the filter accepts: from the mapping, or from `pcap_next_ex`; `nil`
+    /// The next record the filter accepts: from the own reader's buffer, or from `pcap_next_ex`; `nil`
     /// at the end of the file.
     @inlinable
     mutating func nextRecord() throws(CaptureError) -> Record? {

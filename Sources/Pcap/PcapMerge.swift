@@ -41,7 +41,7 @@ public struct PcapMerge: ~Copyable {
             self.index = index
         }
 
-        /// Reads the next packet into `header`/`data`; `nil` at the end, or the damage.
+        /// Reads the next packet into `record` (`nil` at the end); returns the damage, if any.
         func advance() -> CaptureError? {
             do throws(CaptureError) {
                 record = try file.nextRecord()

@@ -27,6 +27,14 @@ func resolve(host: String, port: UInt16, type: Int32) throws(CaptureError) -> (S
     return (destination, found)
 }
 
+/// Connects socket `s` to `address` (`sockaddr` bytes from ``resolve(host:port:type:)``):
+/// `connect(2)`'s result.
+func connect(_ s: Int32, to address: [UInt8]) -> Int32 {
+    address.withUnsafeBytes { raw in
+        Glibc.connect(s, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+    }
+}
+
 /// A non-blocking TCP client socket to one destination (an IPFIX collector over TCP),
 /// which can be connected again after the peer goes away: IPv4 or IPv6, the resolved
 /// addresses tried in order.
@@ -93,9 +101,7 @@ public final class StreamSocket {
             }
             var one: Int32 = 1
             _ = setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let result = bytes.withUnsafeBytes { raw in
-                Glibc.connect(s, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-            }
+            let result = Pcap.connect(s, to: bytes)
             if result == 0 {
                 fd = s
                 return .connected

@@ -231,10 +231,7 @@ struct IPFIXExportTests {
     /// knows no template) stores records again once the templates are resent, every 10
     /// messages here; the records it stores are connections of the capture.
     @Test func aRestartedCollectorLearnsTheTemplatesAgain() throws {
-        var connections: [Connection] = []
-        var tracker = FlowTracker()
-        try tracker.run(file: Paths.fixture("many-flows.pcap")) { if case let .ended(c) = $0 { connections.append(c) } }
-        tracker.finish { if case let .ended(c) = $0 { connections.append(c) } }
+        let connections = try Self.connections()
         #expect(connections.count == 3000)
         let port = UInt16(60_000 + Int(getpid() % 1000))
         let exporter = try IPFIXExporter(host: "127.0.0.1", port: port, templateRefreshMessages: 10)
@@ -268,7 +265,7 @@ struct IPFIXExportTests {
         return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     }
 
-    /// The connections of many-flows.pcap, as a tracker ends them.
+    /// The connections of a capture (many-flows.pcap by default), as a tracker ends them.
     static func connections(_ capture: String = "many-flows.pcap") throws -> [Connection] {
         var connections: [Connection] = []
         var tracker = FlowTracker()
